@@ -4,6 +4,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import type { CompiledRegistry } from '../functions/contracts/model.ts';
 import { readEnvironment } from './environment.ts';
 import { StatefulStack } from './stacks/stateful-stack.ts';
+import { StatelessStack } from './stacks/stateless-stack.ts';
 
 export function buildSpine(app: App, registry: CompiledRegistry, envName: unknown) {
   const environment = readEnvironment(app.node.tryGetContext('environments'), envName, registry);
@@ -15,5 +16,12 @@ export function buildSpine(app: App, registry: CompiledRegistry, envName: unknow
     registry,
     description: `Spine ${environment.name}: tables, queues and secrets`,
   });
-  return { environment, stateful };
+  const stateless = new StatelessStack(app, `spine-${environment.name}-stateless`, {
+    env,
+    environment,
+    registry,
+    stateful,
+    description: `Spine ${environment.name}: API, functions, replay, schedules, dashboard and alarms`,
+  });
+  return { environment, stateful, stateless };
 }

@@ -36,14 +36,18 @@ export async function runReplayLocally(options: {
   readonly flows: readonly ReplayFlowQueues[];
   readonly input: Record<string, unknown>;
   readonly onProgress?: (progress: ReplayProgress) => void;
+  /** An ASL definition to run instead, such as the one a synthesised template holds. */
+  readonly definition?: Record<string, unknown>;
 }): Promise<ReplayResult> {
   polyfillWithResolvers();
   const { StateMachine } = await import('aws-local-stepfunctions');
   const { handler } = await import('../functions/handlers/replay.ts');
-  const definition = replayDefinition({
-    functionArn: 'arn:aws:lambda:us-east-1:000000000000:function:spine-local-replay',
-    flows: options.flows,
-  });
+  const definition =
+    options.definition ??
+    replayDefinition({
+      functionArn: 'arn:aws:lambda:us-east-1:000000000000:function:spine-local-replay',
+      flows: options.flows,
+    });
   const machine = new StateMachine(definition as never, { validationOptions: { checkArn: true } });
   let turn = 0;
   const execution = machine.run(options.input as never, {

@@ -1,5 +1,7 @@
 /** The replay state machine's task: one turn of the loop, or the end of the run. */
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { getContainer } from '../platform/container.ts';
+import { metrics } from '../platform/powertools.ts';
 import { SqsReplayQueues } from '../platform/replay-queues.ts';
 import { finishReplay, type ReplayState, replayTurn } from '../replay/replay.ts';
 
@@ -7,5 +9,16 @@ export async function handler(event: ReplayState & { action: 'turn' | 'finish' }
   const container = getContainer();
   const sqs = new SqsReplayQueues(container.sqs);
   if (event.action === 'finish') return finishReplay(event, { sqs });
-  return replayTurn(event, { sqs, lineage: container.lineage });
+  const next = await replayTurn(event, { sqs, lineage: container.lineage });
+  if (!event.config.dryRun) {
+    // What this turn moved, per flow, for the dashboard (the totals run across turns).
+    for (const name of ['replayed', 'parked'] as const) {
+      const moved = next.totals[name] - event.totals[name];
+      if (moved <= 0) continue;
+      const single = metrics.singleMetric();
+      single.addDimension('flow', event.config.flow);
+      single.addMetric(name, MetricUnit.Count, moved);
+    }
+  }
+  return next;
 }

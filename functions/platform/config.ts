@@ -24,7 +24,8 @@ export interface SpineConfig {
   readonly odooMaxConcurrency: number;
 }
 
-const REQUIRED = [
+/** The settings every Spine Lambda needs; the CDK stack sets them all. */
+export const REQUIRED_SETTINGS = [
   'SPINE_STAGE',
   'SPINE_FLOWS',
   'SPINE_IDEMPOTENCY_TABLE',
@@ -35,7 +36,7 @@ const REQUIRED = [
 ] as const;
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): SpineConfig {
-  const missing = REQUIRED.filter((name) => !env[name]);
+  const missing = REQUIRED_SETTINGS.filter((name) => !env[name]);
   if (missing.length > 0) {
     throw new ConfigurationError(
       `missing environment variables: ${missing.join(', ')}`,

@@ -28,7 +28,7 @@ export const IDEMPOTENCY_TABLE: TableDefinition = {
  * an Odoo record's events in `byRecord`, a correlation id's in `byCorrelation`, and the last
  * applied time of each entity (the stale guard) under `ENTITY#...`.
  */
-export const LINEAGE_TABLE: TableDefinition = {
+export const LINEAGE_TABLE = {
   partitionKey: 'pk',
   sortKey: 'sk',
   indexes: [
@@ -36,4 +36,4 @@ export const LINEAGE_TABLE: TableDefinition = {
     { name: 'byCorrelation', partitionKey: 'correlationId', sortKey: 'at' },
     { name: 'byContractDay', partitionKey: 'contractDay', sortKey: 'at' },
   ],
-};
+} as const satisfies TableDefinition;

@@ -1,5 +1,6 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type { Metric, MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
+import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Queue, QueueEncryption, RedrivePermission } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -17,23 +18,47 @@ export interface FlowQueuesProps {
   readonly encryptionKey: IKey;
   /** Receives before an event is dead-lettered. @default 5 */
   readonly maxReceiveCount?: number;
-  /** Must be at least the worker's timeout (Lambda requires six times it for SQS sources). @default Duration.minutes(6) */
+  /**
+   * How long a received event stays hidden. Lambda wants at least six times the worker's
+   * timeout for an SQS source. @default Duration.minutes(6)
+   */
   readonly visibilityTimeout?: Duration;
+  /** How long an event waits in the flow queue. @default Duration.days(4) */
+  readonly retentionPeriod?: Duration;
+  /** How long a failed event is kept; longer than the queue's, so redrive never loses one. @default Duration.days(14) */
+  readonly deadLetterRetentionPeriod?: Duration;
   /** @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
 }
 
-/** A flow's queue, its dead-letter queue (kept longer than the queue) and its parking queue. */
+/**
+ * A flow's queues: the flow queue, its dead-letter queue and the parking queue where replay
+ * leaves events that failed too many replays. Grants name exactly the actions each user needs.
+ */
 export class FlowQueues extends Construct {
+  readonly flowName: string;
+  readonly fifo: boolean;
   readonly queue: Queue;
   readonly deadLetterQueue: Queue;
   readonly parkingQueue: Queue;
-  readonly flowName: string;
+  readonly maxReceiveCount: number;
+  readonly visibilityTimeout: Duration;
+  private readonly encryptionKey: IKey;
 
   constructor(scope: Construct, id: string, props: FlowQueuesProps) {
     super(scope, id);
     const { flow, stage } = props;
     this.flowName = flow.name;
+    this.fifo = flow.fifo;
+    this.encryptionKey = props.encryptionKey;
+    this.maxReceiveCount = props.maxReceiveCount ?? 5;
+    this.visibilityTimeout = props.visibilityTimeout ?? Duration.minutes(6);
+    const retention = props.retentionPeriod ?? Duration.days(4);
+    const deadLetterRetention = props.deadLetterRetentionPeriod ?? Duration.days(14);
+    if (deadLetterRetention.toSeconds() <= retention.toSeconds())
+      throw new Error(
+        `FlowQueues ${flow.name}: deadLetterRetentionPeriod (${deadLetterRetention.toHumanString()}) must be longer than retentionPeriod (${retention.toHumanString()}), or redrive can move an event that expires at once`,
+      );
     const common = {
       encryption: QueueEncryption.KMS,
       encryptionMasterKey: props.encryptionKey,
@@ -44,13 +69,13 @@ export class FlowQueues extends Construct {
     this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
       ...common,
       queueName: deadLetterQueueName(stage, flow.name, flow.fifo),
-      retentionPeriod: Duration.days(14),
+      retentionPeriod: deadLetterRetention,
       redriveAllowPolicy: { redrivePermission: RedrivePermission.ALLOW_ALL },
     });
     this.parkingQueue = new Queue(this, 'ParkingQueue', {
       ...common,
       queueName: parkingQueueName(stage, flow.name, flow.fifo),
-      retentionPeriod: Duration.days(14),
+      retentionPeriod: deadLetterRetention,
     });
     Validations.of(this.parkingQueue).acknowledge({
       id: 'AwsSolutions::AwsSolutions-SQS3',
@@ -60,10 +85,36 @@ export class FlowQueues extends Construct {
     this.queue = new Queue(this, 'Queue', {
       ...common,
       queueName: flowQueueName(stage, flow.name, flow.fifo),
-      retentionPeriod: Duration.days(4),
-      visibilityTimeout: props.visibilityTimeout ?? Duration.minutes(6),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 5 },
+      retentionPeriod: retention,
+      visibilityTimeout: this.visibilityTimeout,
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: this.maxReceiveCount },
     });
+  }
+
+  /** Sending events to the flow queue (the receiver; replay). */
+  grantSendToQueue(grantee: IGrantable): void {
+    this.grantSend(grantee, this.queue);
+  }
+
+  /** Sending failed events straight to the dead-letter queue (quarantine; permanent failures). */
+  grantSendToDeadLetterQueue(grantee: IGrantable): void {
+    this.grantSend(grantee, this.deadLetterQueue);
+  }
+
+  /** What a replay turn does: take dead letters, send them back or park them, hide the rest. */
+  grantReplay(grantee: IGrantable): void {
+    this.allow(
+      grantee,
+      [
+        'sqs:ReceiveMessage',
+        'sqs:DeleteMessage',
+        'sqs:ChangeMessageVisibility',
+        'sqs:GetQueueAttributes',
+      ],
+      [this.deadLetterQueue.queueArn],
+    );
+    this.allow(grantee, ['sqs:SendMessage'], [this.queue.queueArn, this.parkingQueue.queueArn]);
+    this.allow(grantee, ['kms:Decrypt', 'kms:GenerateDataKey'], [this.encryptionKey.keyArn]);
   }
 
   /** Events waiting in the dead-letter queue. */
@@ -71,23 +122,48 @@ export class FlowQueues extends Construct {
     return this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
       statistic: 'Maximum',
       period: Duration.minutes(1),
+      label: `${this.flowName} DLQ depth`,
       ...options,
     });
   }
 
+  /** Events waiting in the flow queue. */
   metricQueueDepth(options?: MetricOptions): Metric {
     return this.queue.metricApproximateNumberOfMessagesVisible({
       statistic: 'Maximum',
       period: Duration.minutes(1),
+      label: `${this.flowName} queue depth`,
       ...options,
     });
   }
 
+  /** Age of the oldest event in the flow queue, in seconds. */
   metricOldestMessageAge(options?: MetricOptions): Metric {
     return this.queue.metricApproximateAgeOfOldestMessage({
       statistic: 'Maximum',
       period: Duration.minutes(1),
+      label: `${this.flowName} oldest event (s)`,
       ...options,
     });
+  }
+
+  /** Events parked after too many replays. */
+  metricParkedDepth(options?: MetricOptions): Metric {
+    return this.parkingQueue.metricApproximateNumberOfMessagesVisible({
+      statistic: 'Maximum',
+      period: Duration.minutes(5),
+      label: `${this.flowName} parked`,
+      ...options,
+    });
+  }
+
+  private grantSend(grantee: IGrantable, queue: Queue): void {
+    this.allow(grantee, ['sqs:SendMessage'], [queue.queueArn]);
+    // SQS encrypts with a data key it asks KMS for on the sender's behalf.
+    this.allow(grantee, ['kms:Decrypt', 'kms:GenerateDataKey'], [this.encryptionKey.keyArn]);
+  }
+
+  private allow(grantee: IGrantable, actions: string[], resources: string[]): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(new PolicyStatement({ actions, resources }));
   }
 }

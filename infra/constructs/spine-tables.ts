@@ -1,11 +1,6 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
-import {
-  AttributeType,
-  BillingMode,
-  type ITable,
-  Table,
-  TableEncryption,
-} from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { idempotencyTableName, lineageTableName } from '../../functions/platform/names.ts';
@@ -23,13 +18,21 @@ export interface SpineTablesProps {
   readonly removalPolicy?: RemovalPolicy;
 }
 
-/** The idempotency table and the lineage table, from the key schemas the handlers use. */
+/** Lineage index names, as the lineage store queries them. */
+export type LineageIndex = (typeof LINEAGE_TABLE.indexes)[number]['name'];
+
+/**
+ * The idempotency table and the lineage table, built from the key schemas the handlers use.
+ * Grants name the item actions each handler calls, on exactly the table or index it uses.
+ */
 export class SpineTables extends Construct {
-  readonly idempotencyTable: ITable;
-  readonly lineageTable: ITable;
+  readonly idempotencyTable: Table;
+  readonly lineageTable: Table;
+  private readonly encryptionKey: IKey;
 
   constructor(scope: Construct, id: string, props: SpineTablesProps) {
     super(scope, id);
+    this.encryptionKey = props.encryptionKey;
     const make = (tableId: string, tableName: string, definition: TableDefinition) => {
       const table = new Table(this, tableId, {
         tableName,
@@ -63,5 +66,49 @@ export class SpineTables extends Construct {
       IDEMPOTENCY_TABLE,
     );
     this.lineageTable = make('Lineage', lineageTableName(props.stage), LINEAGE_TABLE);
+  }
+
+  /** What Powertools idempotency does with its records: read, claim, complete, release. */
+  grantIdempotencyRecords(grantee: IGrantable): void {
+    this.allow(
+      grantee,
+      ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+      [this.idempotencyTable.tableArn],
+    );
+  }
+
+  /** Appending lineage entries (receiver, replay). */
+  grantLineageAppend(grantee: IGrantable): void {
+    this.allow(grantee, ['dynamodb:BatchWriteItem'], [this.lineageTable.tableArn]);
+  }
+
+  /** Appending lineage entries and reading / advancing an entity's last applied time (worker). */
+  grantLineageApply(grantee: IGrantable): void {
+    this.allow(
+      grantee,
+      ['dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],
+      [this.lineageTable.tableArn],
+    );
+  }
+
+  /** Querying lineage through the given indexes only. */
+  grantLineageQuery(grantee: IGrantable, indexes: readonly LineageIndex[]): void {
+    if (indexes.length === 0) throw new Error('grantLineageQuery: name at least one index');
+    this.allow(
+      grantee,
+      ['dynamodb:Query'],
+      indexes.map((index) => `${this.lineageTable.tableArn}/index/${index}`),
+    );
+  }
+
+  private allow(grantee: IGrantable, actions: string[], resources: string[]): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(new PolicyStatement({ actions, resources }));
+    // DynamoDB uses the table's customer managed key on the caller's behalf.
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
+        resources: [this.encryptionKey.keyArn],
+      }),
+    );
   }
 }

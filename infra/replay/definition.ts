@@ -13,13 +13,21 @@ export interface ReplayFlowQueues {
   readonly fifo: boolean;
 }
 
-export const REPLAY_DEFAULTS = {
+export interface ReplayDefaults {
+  readonly max: number;
+  readonly maxReplays: number;
+  readonly dryRun: boolean;
+  readonly ratePerSecond: number;
+  readonly filter: Record<string, never>;
+}
+
+export const REPLAY_DEFAULTS: ReplayDefaults = {
   max: 1000,
   maxReplays: 3,
   dryRun: false,
   ratePerSecond: 0,
   filter: {},
-} as const;
+};
 
 /** The state names the local runner overrides with the replay handler. */
 export const REPLAY_TASK_STATES = ['ReplayTurn', 'Finish'] as const;
@@ -27,6 +35,8 @@ export const REPLAY_TASK_STATES = ['ReplayTurn', 'Finish'] as const;
 export function replayDefinition(options: {
   readonly functionArn: string;
   readonly flows: readonly ReplayFlowQueues[];
+  /** What a start without those fields gets (an environment's replay limits). @default REPLAY_DEFAULTS */
+  readonly defaults?: Partial<Pick<ReplayDefaults, 'max' | 'maxReplays' | 'ratePerSecond'>>;
 }): Record<string, unknown> {
   const flowStates: Record<string, unknown> = {};
   for (const flow of options.flows) {
@@ -76,7 +86,7 @@ export function replayDefinition(options: {
       // A copy: a definition must never share objects with this module (runners may mutate them).
       Defaults: {
         Type: 'Pass',
-        Result: structuredClone(REPLAY_DEFAULTS),
+        Result: structuredClone({ ...REPLAY_DEFAULTS, ...options.defaults }),
         ResultPath: '$.defaults',
         Next: 'Config',
       },

@@ -51,12 +51,14 @@ export class StatefulStack extends Stack {
         }),
     );
 
+    // Secrets use Secrets Manager's own key: a grant on them then stays in the reader's IAM
+    // policy, where a customer key would need each reader in its key policy, and the key policy
+    // would then depend on the stateless stack that depends on this one.
     // The operator stores the login and password (or Odoo 19 API key) after the first deploy.
     this.odooSecret = new Secret(this, 'OdooCredential', {
       secretName: odooSecretName(env.name),
       description:
         'Odoo credential for Spine: {"url", "database", "login", "password" | "apiKey", "protocol"}',
-      encryptionKey: this.encryptionKey,
       secretObjectValue: {
         url: SecretValue.unsafePlainText(env.odoo.url),
         database: SecretValue.unsafePlainText(env.odoo.database),
@@ -69,7 +71,6 @@ export class StatefulStack extends Stack {
     this.redactionKeySecret = new Secret(this, 'RedactionKey', {
       secretName: redactionKeySecretName(env.name),
       description: 'Key of the pseudonyms (HMAC) in Spine logs and lineage',
-      encryptionKey: this.encryptionKey,
       generateSecretString: {
         secretStringTemplate: '{}',
         generateStringKey: 'key',
@@ -85,7 +86,6 @@ export class StatefulStack extends Stack {
         new Secret(this, `Webhook-${source}`, {
           secretName: webhookSecretName(env.name, source),
           description: `Signing secret of ${source} webhooks: {"current", "previous"}; set from the vendor's settings`,
-          encryptionKey: this.encryptionKey,
           secretObjectValue: { current: SecretValue.unsafePlainText('') },
           removalPolicy,
         }),

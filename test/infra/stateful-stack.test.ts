@@ -1,25 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { App } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { compiledRegistry } from '../../functions/contracts/compiled/registry.ts';
-import { buildSpine } from '../../infra/spine-app.ts';
-
-const context = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8'))
-  .context as { environments: Record<string, Record<string, unknown>> };
-
-function synth(name = 'dev', environments = context.environments) {
-  const app = new App({ context: { ...context, environments, env: name } });
-  const built = buildSpine(app, compiledRegistry, name);
-  return { app, ...built, template: Template.fromStack(built.stateful) };
-}
+import { cdkContext as context, synthEnvironment as synth } from './synth.ts';
 
 describe('stateful stack', () => {
-  it('passes cdk-nag AwsSolutions with every acknowledgement explained', () => {
-    const { app } = synth('prod');
-    expect(() => app.synth()).not.toThrow();
-  });
-
   it('gives every flow queue a redrive policy to its own dead-letter queue, kept longer than the queue', () => {
     const { template } = synth();
     const queues = template.findResources('AWS::SQS::Queue');
@@ -124,6 +108,21 @@ describe('environments in cdk.json', () => {
       (dev: Record<string, unknown>) =>
         (dev.odoo = { url: 'http://odoo.example.com', database: 'x' }),
       'context.environments.dev.odoo.url: expected the https URL of Odoo',
+    ],
+    [
+      'a misspelt key',
+      (dev: Record<string, unknown>) => (dev.alarmEmial = 'oncall@example.com'),
+      'context.environments.dev.alarmEmial: expected one of the known keys (account, region, odoo, alarmEmail, logRetentionDays, removalPolicy, concurrency, replay, odooLimits), got "alarmEmial"',
+    ],
+    [
+      'a misspelt nested key',
+      (dev: Record<string, unknown>) => (dev.replay = { maxReplay: 3 }),
+      'context.environments.dev.replay.maxReplay: expected one of the known keys (maxReplays, ratePerSecond), got "maxReplay"',
+    ],
+    [
+      'a retention CloudWatch does not offer',
+      (dev: Record<string, unknown>) => (dev.logRetentionDays = 10),
+      "context.environments.dev.logRetentionDays: expected one of CloudWatch's retention periods",
     ],
   ])('fails synth on %s, naming the key and what it expects', (_, change, message) => {
     expect(() => synth('dev', withDev(change as (dev: Record<string, unknown>) => void))).toThrow(

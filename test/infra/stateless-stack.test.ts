@@ -1,0 +1,361 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { compiledRegistry } from '../../functions/contracts/compiled/registry.ts';
+import { REQUIRED_SETTINGS } from '../../functions/platform/config.ts';
+import { cdkContext, synthEnvironment } from './synth.ts';
+
+type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
+interface Statement {
+  Action: string | string[];
+  Resource: unknown;
+  Effect: string;
+}
+
+const dev = synthEnvironment('dev');
+const stateless = dev.statelessTemplate;
+const resources = stateless.toJSON().Resources as Resources;
+const statefulResources = dev.template.toJSON().Resources as Resources;
+
+function logicalId(type: string, match: (props: Record<string, unknown>) => boolean): string {
+  const found = Object.entries(resources).filter(([, r]) => r.Type === type && match(r.Properties));
+  if (found.length !== 1) throw new Error(`expected one ${type}, found ${found.length}`);
+  return (found[0] as [string, unknown])[0];
+}
+
+function functionId(functionName: string): string {
+  return logicalId('AWS::Lambda::Function', (p) => p.FunctionName === functionName);
+}
+
+/** Every statement of the policies attached to a function's role. */
+function statementsOf(functionName: string): Statement[] {
+  const role = resources[functionId(functionName)]?.Properties.Role;
+  const roleId = (role as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
+  return Object.values(resources)
+    .filter(
+      (r) =>
+        r.Type === 'AWS::IAM::Policy' &&
+        (r.Properties.Roles as { Ref: string }[]).some((ref) => ref.Ref === roleId),
+    )
+    .flatMap((r) => (r.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
+}
+
+const actions = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
+
+/** The stateful resource a statement's resource points at (through the stack exports). */
+function statefulTargets(resource: unknown): string[] {
+  const text = JSON.stringify(resource);
+  return Object.keys(statefulResources).filter(
+    (id) =>
+      text.includes(`Output${id.length ? '' : ''}`) && new RegExp(`(Ref|GetAtt)${id}`).test(text),
+  );
+}
+
+function grantsOn(functionName: string, statefulId: string): string[] {
+  return statementsOf(functionName)
+    .filter((s) => statefulTargets(s.Resource).includes(statefulId))
+    .flatMap(actions)
+    .sort();
+}
+
+function statefulId(type: string, name: string): string {
+  const found = Object.entries(statefulResources).find(
+    ([, r]) =>
+      r.Type === type && (r.Properties.QueueName === name || r.Properties.TableName === name),
+  );
+  if (!found) throw new Error(`no ${type} named ${name}`);
+  return found[0];
+}
+
+const queueId = (flow: string, kind: '' | '-dlq' | '-parking') => {
+  const fifo = compiledRegistry.flows.find((f) => f.name === flow)?.fifo ? '.fifo' : '';
+  return statefulId('AWS::SQS::Queue', `spine-dev-${flow}${kind}${fifo}`);
+};
+const flows = compiledRegistry.flows.map((f) => f.name);
+
+describe('stateless stack: least privilege', () => {
+  it('gives the receiver no access to the idempotency table, and only appends to lineage', () => {
+    const idempotency = statefulId('AWS::DynamoDB::Table', 'spine-dev-idempotency');
+    const lineage = statefulId('AWS::DynamoDB::Table', 'spine-dev-lineage');
+    expect(grantsOn('spine-dev-receiver', idempotency)).toEqual([]);
+    expect(grantsOn('spine-dev-receiver', lineage)).toEqual(['dynamodb:BatchWriteItem']);
+    // It queues to every flow and quarantines into every DLQ, and may not read either.
+    for (const flow of flows) {
+      expect(grantsOn('spine-dev-receiver', queueId(flow, ''))).toEqual(['sqs:SendMessage']);
+      expect(grantsOn('spine-dev-receiver', queueId(flow, '-dlq'))).toEqual(['sqs:SendMessage']);
+    }
+  });
+
+  it.each(flows)(
+    'lets the %s worker consume only its own queue and dead-letter only into its own DLQ',
+    (flow) => {
+      const worker = `spine-dev-worker-${flow}`;
+      for (const other of flows) {
+        const send = (kind: '' | '-dlq' | '-parking') =>
+          grantsOn(worker, queueId(other, kind)).filter((a) => a === 'sqs:SendMessage');
+        expect(send(''), `${worker} → ${other} queue`).toEqual([]);
+        expect(send('-parking'), `${worker} → ${other} parking`).toEqual([]);
+        expect(send('-dlq'), `${worker} → ${other} DLQ`).toEqual(
+          other === flow ? ['sqs:SendMessage'] : [],
+        );
+        if (other !== flow)
+          expect(grantsOn(worker, queueId(other, '')), `${worker} reads ${other}`).toEqual([]);
+      }
+      expect(grantsOn(worker, queueId(flow, ''))).toEqual(
+        expect.arrayContaining(['sqs:ReceiveMessage', 'sqs:DeleteMessage']),
+      );
+    },
+  );
+
+  it('names an action and a resource in every statement; "*" only for actions IAM cannot scope', () => {
+    const unscoped = new Set([
+      'xray:PutTraceSegments',
+      'xray:PutTelemetryRecords',
+      'xray:GetSamplingRules',
+      'xray:GetSamplingTargets',
+      'secretsmanager:GetRandomPassword',
+      'logs:CreateLogDelivery',
+      'logs:GetLogDelivery',
+      'logs:UpdateLogDelivery',
+      'logs:DeleteLogDelivery',
+      'logs:ListLogDeliveries',
+      'logs:PutResourcePolicy',
+      'logs:DescribeResourcePolicies',
+      'logs:DescribeLogGroups',
+    ]);
+    const statements = Object.values(resources)
+      .filter((r) => r.Type === 'AWS::IAM::Policy')
+      .flatMap((r) => (r.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
+    expect(statements.length).toBeGreaterThan(10);
+    for (const statement of statements) {
+      for (const action of actions(statement)) expect(action).not.toMatch(/\*/);
+      if (statement.Resource === '*')
+        for (const action of actions(statement)) expect(unscoped, action).toContain(action);
+      expect(JSON.stringify(statement.Resource)).not.toMatch(/\/\*"|:\*"/);
+    }
+  });
+});
+
+describe('stateless stack: functions', () => {
+  const functions = Object.values(resources).filter((r) => r.Type === 'AWS::Lambda::Function');
+
+  it('runs every Lambda on Node 22, arm64, traced, with its own log group kept for the environment', () => {
+    expect(functions.map((f) => f.Properties.FunctionName).sort()).toEqual(
+      [
+        'spine-dev-receiver',
+        'spine-dev-reconcile',
+        'spine-dev-replay',
+        'spine-dev-rotate-credentials',
+        ...flows.map((f) => `spine-dev-worker-${f}`),
+      ].sort(),
+    );
+    for (const fn of functions) {
+      expect(fn.Properties).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        TracingConfig: { Mode: 'Active' },
+        LoggingConfig: { LogGroup: { Ref: expect.any(String) } },
+      });
+      const logGroupId = (fn.Properties.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup
+        .Ref;
+      expect(resources[logGroupId]?.Properties.RetentionInDays).toBe(14);
+      const variables = (fn.Properties.Environment as { Variables: Record<string, unknown> })
+        .Variables;
+      for (const name of [
+        ...REQUIRED_SETTINGS,
+        'POWERTOOLS_SERVICE_NAME',
+        'POWERTOOLS_METRICS_NAMESPACE',
+      ])
+        expect(variables[name], `${fn.Properties.FunctionName} ${name}`).toBeDefined();
+      expect(variables.SPINE_STAGE).toBe('dev');
+    }
+  });
+
+  it('feeds each worker from its queue in batches with partial failures and the environment concurrency cap', () => {
+    const concurrency = cdkContext.environments.dev?.concurrency as Record<string, number>;
+    for (const flow of compiledRegistry.flows) {
+      const mapping = Object.values(resources).find(
+        (r) =>
+          r.Type === 'AWS::Lambda::EventSourceMapping' &&
+          JSON.stringify(r.Properties.FunctionName).includes(
+            functionId(`spine-dev-worker-${flow.name}`),
+          ),
+      );
+      expect(mapping, flow.name).toBeDefined();
+      expect(JSON.stringify(mapping?.Properties.EventSourceArn)).toContain(queueId(flow.name, ''));
+      expect(mapping?.Properties).toMatchObject({
+        BatchSize: 10,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        ScalingConfig: { MaximumConcurrency: concurrency[flow.name] },
+      });
+      // SQS FIFO sources take no batching window.
+      expect(mapping?.Properties.MaximumBatchingWindowInSeconds).toBe(flow.fifo ? undefined : 1);
+      const worker = resources[functionId(`spine-dev-worker-${flow.name}`)];
+      const queue = statefulResources[queueId(flow.name, '')];
+      expect(Number(queue?.Properties.VisibilityTimeout)).toBeGreaterThanOrEqual(
+        6 * Number(worker?.Properties.Timeout),
+      );
+    }
+  });
+
+  it('rotates the Odoo credential every 30 days through the rotation function, not at deploy', () => {
+    stateless.hasResourceProperties('AWS::SecretsManager::RotationSchedule', {
+      RotationLambdaARN: { 'Fn::GetAtt': [functionId('spine-dev-rotate-credentials'), 'Arn'] },
+      RotationRules: { ScheduleExpression: 'rate(30 days)' },
+      RotateImmediatelyOnUpdate: false,
+    });
+    stateless.hasResourceProperties('AWS::Lambda::Permission', {
+      FunctionName: { 'Fn::GetAtt': [functionId('spine-dev-rotate-credentials'), 'Arn'] },
+      Principal: 'secretsmanager.amazonaws.com',
+    });
+  });
+
+  it('runs reconciliation daily, querying lineage only through its by-contract-day index', () => {
+    stateless.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'cron(30 2 * * ? *)',
+      Targets: [
+        Match.objectLike({ Arn: { 'Fn::GetAtt': [functionId('spine-dev-reconcile'), 'Arn'] } }),
+      ],
+    });
+    const queries = statementsOf('spine-dev-reconcile').filter((s) =>
+      actions(s).includes('dynamodb:Query'),
+    );
+    expect(JSON.stringify(queries.map((s) => s.Resource))).toContain('/index/byContractDay');
+    expect(queries).toHaveLength(1);
+  });
+});
+
+describe('stateless stack: webhook API', () => {
+  it('routes POST /webhooks/{source} to the receiver, throttled, with JSON access logs', () => {
+    stateless.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+      RouteKey: 'POST /webhooks/{source}',
+    });
+    stateless.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AccessLogSettings: {
+        DestinationArn: Match.anyValue(),
+        Format: Match.stringLikeRegexp('"status":"\\$context.status"'),
+      },
+      DefaultRouteSettings: { ThrottlingRateLimit: 200, ThrottlingBurstLimit: 400 },
+    });
+    stateless.hasOutput('WebhookBaseUrl', Match.anyValue());
+  });
+});
+
+describe('stateless stack: alarms and dashboard', () => {
+  const alarms = Object.values(resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm');
+  const alarmNamed = (name: string) => {
+    const alarm = alarms.find((a) => a.Properties.AlarmName === name);
+    if (!alarm)
+      throw new Error(
+        `no alarm ${name}; there are ${alarms.map((a) => a.Properties.AlarmName).join(', ')}`,
+      );
+    return alarm.Properties;
+  };
+  /** The one metric an alarm watches, however CDK rendered it (a label makes it a Metrics list). */
+  const watched = (name: string) => {
+    const props = alarmNamed(name);
+    if (props.MetricName) return props;
+    const stats = (props.Metrics as { MetricStat?: { Metric: Record<string, unknown> } }[]).flatMap(
+      (m) => (m.MetricStat ? [m.MetricStat.Metric] : []),
+    );
+    if (stats.length !== 1) throw new Error(`${name} watches ${stats.length} metrics`);
+    return { ...props, ...stats[0] };
+  };
+
+  it('alarms on each flow: a dead letter, a stale queue, worker errors and reconciliation mismatches', () => {
+    for (const flow of compiledRegistry.flows) {
+      expect(watched(`spine-dev-${flow.name}-dead-letters`)).toMatchObject({
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Namespace: 'AWS/SQS',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      });
+      expect(JSON.stringify(watched(`spine-dev-${flow.name}-dead-letters`).Dimensions)).toContain(
+        queueId(flow.name, '-dlq'),
+      );
+      expect(watched(`spine-dev-${flow.name}-oldest-event`)).toMatchObject({
+        MetricName: 'ApproximateAgeOfOldestMessage',
+        Threshold: flow.maxAgeSeconds,
+      });
+      expect(watched(`spine-dev-${flow.name}-worker-errors`)).toMatchObject({
+        MetricName: 'Errors',
+        Namespace: 'AWS/Lambda',
+      });
+      const mismatch = alarmNamed(`spine-dev-${flow.name}-reconciliation-mismatch`);
+      const contracts = new Set(
+        compiledRegistry.contracts.filter((c) => c.flow === flow.name).map((c) => c.id),
+      );
+      const metrics = (
+        mismatch.Metrics as {
+          MetricStat?: {
+            Metric: { MetricName: string; Dimensions: { Name: string; Value: string }[] };
+          };
+        }[]
+      ).flatMap((m) => (m.MetricStat ? [m.MetricStat.Metric] : []));
+      expect(
+        metrics.map((m) => m.Dimensions.find((d) => d.Name === 'contract')?.Value).sort(),
+      ).toEqual([...contracts].sort());
+      for (const m of metrics) expect(m.MetricName).toBe('reconciliation-mismatches');
+    }
+  });
+
+  it('alarms on receiver 5xx rate, rotation, replay and reconciliation failures, and every alarm notifies the topic', () => {
+    expect(alarmNamed('spine-dev-receiver5xx').Metrics).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ Expression: 'IF(requests > 0, 100 * errors / requests, 0)' }),
+      ]),
+    );
+    expect(watched('spine-dev-rotation-failure')).toMatchObject({
+      MetricName: 'Errors',
+      Namespace: 'AWS/Lambda',
+    });
+    expect(JSON.stringify(watched('spine-dev-rotation-failure').Dimensions)).toContain(
+      functionId('spine-dev-rotate-credentials'),
+    );
+    expect(watched('spine-dev-replay-failure')).toMatchObject({
+      MetricName: 'ExecutionsFailed',
+      Namespace: 'AWS/States',
+    });
+    expect(JSON.stringify(watched('spine-dev-reconciliation-failure').Dimensions)).toContain(
+      functionId('spine-dev-reconcile'),
+    );
+    const topicId = logicalId('AWS::SNS::Topic', (p) => p.TopicName === 'spine-dev-alarms');
+    expect(alarms).toHaveLength(4 + 4 * flows.length);
+    for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
+    // No alarm reads a SEARCH expression: CloudWatch refuses them in alarms.
+    expect(JSON.stringify(alarms)).not.toContain('SEARCH(');
+  });
+
+  it('e-mails the alarms through an encrypted topic that CloudWatch may publish to', () => {
+    stateless.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'integrations-dev@example.com',
+    });
+    const topic =
+      resources[logicalId('AWS::SNS::Topic', (p) => p.TopicName === 'spine-dev-alarms')];
+    const key = topic?.Properties.KmsMasterKeyId as { 'Fn::GetAtt': [string] } | undefined;
+    const keyId = key?.['Fn::GetAtt'][0] ?? 'no key';
+    const policy = JSON.stringify(resources[keyId]?.Properties.KeyPolicy);
+    expect(policy).toContain('cloudwatch.amazonaws.com');
+  });
+
+  it('has a dashboard row per flow with every panel an operator needs', () => {
+    const body = JSON.stringify(
+      Object.values(resources).find((r) => r.Type === 'AWS::CloudWatch::Dashboard')?.Properties
+        .DashboardBody,
+    );
+    for (const flow of flows) {
+      expect(body).toContain(`## ${flow}`);
+      for (const panel of [
+        'received / accepted / rejected',
+        'queue depth and oldest event',
+        'DLQ depth',
+        'worker errors and duration',
+        'Odoo latency',
+        'duplicates suppressed, stale skipped',
+        'replays and reconciliation mismatches',
+      ])
+        expect(body).toContain(`${flow}: ${panel}`);
+    }
+  });
+});
