@@ -5,11 +5,17 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { type Benchmark, formatTable, type Measurement } from './harness.ts';
+import { lambdaBundlesBenchmark } from './lambda-bundles.bench.ts';
 import { localSqsBenchmark } from './local-sqs.bench.ts';
 import { odooUpsertBenchmark } from './odoo-upsert.bench.ts';
 import { pipelineBenchmark } from './pipeline.bench.ts';
 
-const BENCHMARKS: Benchmark[] = [odooUpsertBenchmark, localSqsBenchmark, pipelineBenchmark];
+const BENCHMARKS: Benchmark[] = [
+  odooUpsertBenchmark,
+  localSqsBenchmark,
+  pipelineBenchmark,
+  lambdaBundlesBenchmark,
+];
 
 const filter = process.argv.slice(2).join(' ').toLowerCase();
 const selected = BENCHMARKS.filter((b) => !filter || b.name.toLowerCase().includes(filter));
