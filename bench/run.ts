@@ -2,7 +2,7 @@
  * `npm run bench`: runs every benchmark, prints each measurement beside its same-run baseline,
  * and writes bench/results/latest.json. `npm run bench -- odoo` runs the ones whose name matches.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { type Benchmark, formatTable, type Measurement } from './harness.ts';
 import { lambdaBundlesBenchmark } from './lambda-bundles.bench.ts';
@@ -44,10 +44,17 @@ for (const benchmark of selected) {
 }
 
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-writeFileSync(
-  new URL('./results/latest.json', import.meta.url),
-  `${JSON.stringify(report, null, 2)}\n`,
-);
+const latest = new URL('./results/latest.json', import.meta.url);
+// A filtered run replaces its own benchmarks and keeps the others' last results.
+if (filter && existsSync(latest)) {
+  const previous = JSON.parse(readFileSync(latest, 'utf8')) as typeof report;
+  const ran = new Set(report.benchmarks.map((b) => b.name));
+  report.benchmarks = [
+    ...previous.benchmarks.filter((b) => !ran.has(b.name)),
+    ...report.benchmarks,
+  ];
+}
+writeFileSync(latest, `${JSON.stringify(report, null, 2)}\n`);
 process.stdout.write(
   `\n${selected.length} benchmarks; ${missed === 0 ? 'every target met' : `${missed} targets missed`}; results in bench/results/latest.json\n`,
 );
