@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import {
   CreateSecretCommand,
   GetSecretValueCommand,
+  PutSecretValueCommand,
   ResourceNotFoundException,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
@@ -27,6 +28,7 @@ import {
   webhookSecretName,
 } from '../functions/platform/names.ts';
 import { IDEMPOTENCY_TABLE, LINEAGE_TABLE } from '../functions/platform/tables.ts';
+import type { OdooCredential } from '../functions/rotation/rotate.ts';
 import {
   ensureTable,
   type LocalDynamoDb,
@@ -233,13 +235,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       );
       stops.push(() => (odooEmulator as OdooEmulator).stop());
     }
-    const odoo = options.odoo ?? {
-      url: (odooEmulator as OdooEmulator).url,
-      database: (odooEmulator as OdooEmulator).database,
-      login: (odooEmulator as OdooEmulator).integration.login,
-      password: (odooEmulator as OdooEmulator).integration.password,
-      apiKey: (odooEmulator as OdooEmulator).integration.apiKey,
-    };
+    const odoo = options.odoo ?? emulatedOdooCredential(odooEmulator as OdooEmulator);
 
     // The AWS SDK reads these, so the unchanged handler code talks to the local endpoints.
     Object.assign(process.env, {
@@ -324,16 +320,19 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     await ensureSecret(redactionKeySecretName(STAGE), () =>
       JSON.stringify({ key: randomBytes(32).toString('base64') }),
     );
-    await ensureSecret(odooSecretName(STAGE), () =>
-      JSON.stringify({
-        url: odoo.url,
-        database: odoo.database,
-        login: odoo.login,
-        ...(odoo.password ? { password: odoo.password } : {}),
-        ...(odoo.apiKey ? { apiKey: odoo.apiKey } : {}),
-        protocol: 'auto',
-      }),
-    );
+    const storedOdoo = JSON.parse(
+      await ensureSecret(odooSecretName(STAGE), () =>
+        JSON.stringify({ ...odoo, protocol: 'auto' } satisfies OdooCredential),
+      ),
+    ) as OdooCredential;
+    const odooSecret = reconcileOdooSecret(storedOdoo, odoo, odooEmulator);
+    if (odooSecret !== storedOdoo)
+      await secretsClient.send(
+        new PutSecretValueCommand({
+          SecretId: odooSecretName(STAGE),
+          SecretString: JSON.stringify(odooSecret),
+        }),
+      );
 
     Object.assign(process.env, {
       SPINE_STAGE: STAGE,
@@ -506,6 +505,61 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     await stop();
     throw error;
   }
+}
+
+/**
+ * The emulator's integration user as the local secret holds it: an API key where Odoo can
+ * rotate one (19+), a password below, so the rotation handler's strategy works on it.
+ */
+function emulatedOdooCredential(emulator: OdooEmulator): OdooCredential {
+  const { url, database, integration } = emulator;
+  return {
+    url,
+    database,
+    login: integration.login,
+    ...(emulator.version >= 19
+      ? { apiKey: integration.apiKey }
+      : { password: integration.password }),
+  };
+}
+
+/**
+ * The Odoo secret to keep, given the one stored by an earlier start and the Odoo this start
+ * uses: the stored one itself when it still fits, else the stored credential with the new
+ * url, database and login (a rotated password or key survives a port change), else the
+ * credential of this Odoo (the stored one belongs to another Odoo or user).
+ */
+export function reconcileOdooSecret(
+  stored: OdooCredential,
+  odoo: OdooCredential,
+  emulator: OdooEmulator | undefined,
+): OdooCredential {
+  const sameConnection =
+    stored.url === odoo.url && stored.database === odoo.database && stored.login === odoo.login;
+  const storedSecrets = {
+    ...(stored.password ? { password: stored.password } : {}),
+    ...(stored.apiKey ? { apiKey: stored.apiKey } : {}),
+    ...(stored.previousApiKey ? { previousApiKey: stored.previousApiKey } : {}),
+  };
+  const connection = {
+    url: odoo.url,
+    database: odoo.database,
+    login: odoo.login,
+    protocol: stored.protocol ?? 'auto',
+  };
+  if (emulator) {
+    // The emulator keeps rotated credentials in its snapshot: ask it whether it knows these.
+    const user = emulator.orm.users.get(emulator.integration.uid);
+    const accepted =
+      user !== undefined &&
+      stored.login === user.login &&
+      ((stored.password !== undefined && stored.password === user.password) ||
+        (stored.apiKey !== undefined && user.apiKeys.some((k) => k.key === stored.apiKey)));
+    if (accepted) return sameConnection ? stored : { ...connection, ...storedSecrets };
+    return { ...odoo, protocol: connection.protocol };
+  }
+  if (sameConnection) return stored;
+  return { ...odoo, protocol: connection.protocol };
 }
 
 /** A signing secret shaped like the scheme's own, so the vendors' libraries accept it in tests. */

@@ -5,13 +5,19 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { getContainer } from '../platform/container.ts';
 import { createLogger, metrics } from '../platform/powertools.ts';
-import { type ReconcileReport, reconcileContractDay } from '../reconcile/reconcile.ts';
+import {
+  assertReconcileDay,
+  type ReconcileReport,
+  reconcileContractDay,
+} from '../reconcile/reconcile.ts';
 
 const logger = createLogger();
 
 export async function handler(
   event: { days?: string[]; contracts?: string[] } = {},
 ): Promise<ReconcileReport[]> {
+  // A wrong day is refused before anything runs, rather than reported as a clean day.
+  for (const day of event.days ?? []) assertReconcileDay(day);
   const container = getContainer();
   const today = new Date();
   const days =

@@ -5,8 +5,9 @@
  */
 import type { CompiledContract } from '../contracts/model.ts';
 import type { LineageEntry, LineageStore } from '../lineage/model.ts';
-import type { OdooClient } from '../odoo/client.ts';
+import type { OdooClient, OdooRecord } from '../odoo/client.ts';
 import { EXTERNAL_ID_MODULE } from '../odoo/upsert.ts';
+import { InvalidDay } from './invalid-day.ts';
 
 export interface ReconcileDifference {
   readonly externalId: string;
@@ -44,11 +45,40 @@ const DATE_FIELDS: Readonly<Record<string, string>> = {
 
 const TOLERANCE = 0.005;
 
+/** Refuses anything but a real calendar day written YYYY-MM-DD: a wrong day would match nothing and report "ok". */
+export function assertReconcileDay(day: string): void {
+  const date = /^\d{4}-\d{2}-\d{2}$/.test(day) ? new Date(`${day}T00:00:00Z`) : undefined;
+  // Date rolls 2026-02-30 over to March (or gives up): only a real day reads back the same.
+  if (!date || Number.isNaN(date.getTime()) || date.toISOString().slice(0, 10) !== day)
+    throw new InvalidDay(
+      `the reconciliation day must be a calendar date written YYYY-MM-DD, got "${day}"`,
+      'pass a day such as 2026-01-31',
+    );
+}
+
+/**
+ * Records of `model` with these ids that still exist, active or not. Unlike `read`, a deleted
+ * id is left out instead of failing the whole call with MissingError.
+ */
+async function existing(
+  odoo: OdooClient,
+  model: string,
+  ids: readonly number[],
+  fields: readonly string[],
+): Promise<OdooRecord[]> {
+  if (ids.length === 0) return [];
+  return odoo.searchRead(model, [['id', 'in', [...ids]]], {
+    fields,
+    context: { active_test: false },
+  });
+}
+
 export async function reconcileContractDay(
   contract: CompiledContract,
   day: string,
   deps: { readonly lineage: LineageStore; readonly odoo: OdooClient },
 ): Promise<ReconcileReport> {
+  assertReconcileDay(day);
   const model = contract.target.model;
   const sumField = contract.reconcile.sum;
   const entries = (await deps.lineage.appliedOn(contract.id, day)).filter(
@@ -76,13 +106,13 @@ export async function reconcileContractDay(
     : [];
   const idOf = new Map(references.map((r) => [String(r.name), Number(r.res_id)]));
   const fields = sumField ? [sumField] : [];
-  const records = idOf.size
-    ? await deps.odoo.read(
-        model,
-        [...new Set(idOf.values())],
-        fields.length ? fields : ['display_name'],
-      )
-    : [];
+  // An external id may outlive its record (deleted behind the ORM's back): that is "missing".
+  const records = await existing(
+    deps.odoo,
+    model,
+    [...new Set(idOf.values())],
+    fields.length ? fields : ['display_name'],
+  );
   const byId = new Map(records.map((r) => [r.id, r]));
 
   const missing: { externalId: string; eventIds: string[] }[] = [];
@@ -130,7 +160,8 @@ export async function reconcileContractDay(
     );
     const others = ours.filter((r) => !latest.has(String(r.name)));
     if (others.length > 0) {
-      const dated = await deps.odoo.read(
+      const dated = await existing(
+        deps.odoo,
         model,
         others.map((r) => Number(r.res_id)),
         [dateField],

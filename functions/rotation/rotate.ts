@@ -1,15 +1,18 @@
 /**
  * Rotating the Odoo credential with Secrets Manager's four steps. Two strategies, chosen by
- * the secret's content: an Odoo 19 API key (generate a new key, test it, promote it, revoke the
- * old one only after promotion) and a password (change_password from current to pending, test,
- * promote). Every step can run again with the same token and do no harm.
+ * the secret's content and the Odoo it talks to: an API key on Odoo 19+ (generate a new key,
+ * test it, promote it, revoke the old one only after promotion) and a password everywhere else
+ * (change_password from current to pending, test, promote). Every step can run again with the
+ * same token and do no harm, and a failed step leaves AWSCURRENT working.
  */
 
 import { ConfigurationError } from '../errors/configuration-error.ts';
 import type { OdooClient, OdooClientConfig } from '../odoo/client.ts';
 import { OdooUserError } from '../odoo/errors/index.ts';
+import { PendingCredentialRejected } from './pending-credential-rejected.ts';
 
 export type RotationStep = 'createSecret' | 'setSecret' | 'testSecret' | 'finishSecret';
+export type RotationStrategy = 'api-key' | 'password';
 
 export interface OdooCredential {
   readonly url: string;
@@ -41,24 +44,57 @@ export interface RotationDependencies {
   readonly log: (message: string, fields?: Record<string, unknown>) => void;
 }
 
-function clientConfig(credential: OdooCredential): OdooClientConfig {
+/** The first Odoo whose API keys can be generated and revoked over RPC. */
+const API_KEY_ROTATION_SINCE = 19;
+
+function clientConfig(credential: OdooCredential, strategy: RotationStrategy): OdooClientConfig {
   return {
     url: credential.url,
     database: credential.database,
     login: credential.login,
-    secret: (credential.apiKey ?? credential.password) as string,
+    // Each strategy logs in with the credential it rotates, so a test proves that one.
+    secret: (strategy === 'api-key' ? credential.apiKey : credential.password) as string,
     protocol: credential.protocol ?? 'auto',
     guard: { retries: 2 },
   };
 }
 
-export function strategyOf(credential: OdooCredential): 'api-key' | 'password' {
-  if (credential.apiKey) return 'api-key';
+/**
+ * API key when the secret holds one and Odoo (major `version`) can make keys over RPC,
+ * otherwise password: before 19 keys can only be made interactively.
+ */
+export function strategyOf(
+  credential: OdooCredential,
+  version: number | undefined,
+): RotationStrategy {
+  if (credential.apiKey && (version ?? 0) >= API_KEY_ROTATION_SINCE) return 'api-key';
   if (credential.password) return 'password';
+  if (credential.apiKey)
+    throw new ConfigurationError(
+      `the Odoo credential holds only an API key, and Odoo ${version ?? '(version unknown)'} cannot generate keys over RPC (Odoo 19+ can)`,
+      'store the integration user\'s "password" in the secret to rotate it, or rotate the key by hand',
+    );
   throw new ConfigurationError(
     'the Odoo credential has neither "apiKey" nor "password"',
     'store one of them in the secret before rotating it',
   );
+}
+
+/** Odoo's major version, read from /web/version (connecting does not log in). */
+async function odooVersion(
+  credential: OdooCredential,
+  deps: RotationDependencies,
+): Promise<number | undefined> {
+  const odoo = await deps.connect({
+    url: credential.url,
+    database: credential.database,
+    login: credential.login,
+    secret: (credential.apiKey ?? credential.password) as string,
+    // A fixed protocol skips detection, and the version is what is asked for here.
+    protocol: 'auto',
+    guard: { retries: 2 },
+  });
+  return odoo.version;
 }
 
 export async function rotateOdooCredential(
@@ -74,6 +110,11 @@ export async function rotateOdooCredential(
       'start the rotation with RotateSecret',
     );
   if (tokenStages.includes('AWSCURRENT')) {
+    // A re-run of finishSecret after the promotion: the revocation may be what failed.
+    if (step === 'finishSecret') {
+      const promoted = await deps.secrets.value(secretId, { versionId: token });
+      if (promoted) await revokePreviousKey(promoted, deps);
+    }
     deps.log('rotation already finished for this version', { step, token });
     return;
   }
@@ -84,14 +125,20 @@ export async function rotateOdooCredential(
     );
   const currentId = Object.entries(stages).find(([, s]) => s.includes('AWSCURRENT'))?.[0] as string;
   const current = (await deps.secrets.value(secretId, { stage: 'AWSCURRENT' })) as OdooCredential;
-  const strategy = strategyOf(current);
+  const strategy = strategyOf(current, await odooVersion(current, deps));
+  const pendingValue = () =>
+    deps.secrets.value(secretId, { versionId: token, stage: 'AWSPENDING' }) as Promise<
+      OdooCredential | undefined
+    >;
 
   switch (step) {
     case 'createSecret': {
-      if (await deps.secrets.value(secretId, { versionId: token, stage: 'AWSPENDING' })) return;
+      if (await pendingValue()) return;
       let pending: OdooCredential;
       if (strategy === 'api-key') {
-        const odoo = await deps.connect(clientConfig(current));
+        // A key an earlier rotation failed to revoke goes first: it would never be revoked later.
+        await revokePreviousKey(current, deps);
+        const odoo = await deps.connect(clientConfig(current, strategy));
         // Named after the rotation, so an operator can tell Spine's keys apart in Odoo.
         const key = (await odoo.call('res.users.apikeys', 'generate', {
           args: {
@@ -111,57 +158,138 @@ export async function rotateOdooCredential(
     }
     case 'setSecret': {
       if (strategy === 'api-key') return; // the key exists in Odoo since createSecret
-      const pending = (await deps.secrets.value(secretId, {
-        versionId: token,
-        stage: 'AWSPENDING',
-      })) as OdooCredential;
+      const pending = (await pendingValue()) as OdooCredential;
       // Already set by an earlier run of this step: the pending password works.
-      if (await works(pending, deps)) return;
-      const odoo = await deps.connect(clientConfig(current));
+      if ((await probe(pending, strategy, deps)) === undefined) return;
+      const odoo = await deps.connect(clientConfig(current, strategy));
       await odoo.call('res.users', 'change_password', {
         args: { old_passwd: current.password, new_passwd: pending.password },
       });
       deps.log('changed the Odoo password', { token });
+      // Odoo now has the pending password while AWSCURRENT still holds the old one: if the new
+      // one does not work, put the old one back before failing.
+      await testPending(secretId, current, pending, strategy, deps);
       return;
     }
     case 'testSecret': {
-      const pending = (await deps.secrets.value(secretId, {
-        versionId: token,
-        stage: 'AWSPENDING',
-      })) as OdooCredential;
-      if (!(await works(pending, deps)))
-        throw new Error(
-          `the pending Odoo credential of ${secretId} does not log in; AWSCURRENT is unchanged`,
-        );
+      await testPending(
+        secretId,
+        current,
+        (await pendingValue()) as OdooCredential,
+        strategy,
+        deps,
+      );
       return;
     }
     case 'finishSecret': {
-      const pending = (await deps.secrets.value(secretId, {
-        versionId: token,
-        stage: 'AWSPENDING',
-      })) as OdooCredential;
+      const pending = (await pendingValue()) as OdooCredential;
       await deps.secrets.promote(secretId, token, currentId);
       // Only now that every reader gets the new key is the old one revoked.
-      if (strategy === 'api-key' && pending.previousApiKey) {
-        const odoo = await deps.connect(clientConfig(pending));
-        try {
-          await odoo.call('res.users.apikeys', 'revoke', { args: { key: pending.previousApiKey } });
-        } catch (error) {
-          if (!(error instanceof OdooUserError)) throw error; // already revoked: a re-run
-        }
-      }
+      if (strategy === 'api-key') await revokePreviousKey(pending, deps);
       deps.log('promoted the new credential', { strategy, token });
       return;
     }
   }
 }
 
-async function works(credential: OdooCredential, deps: RotationDependencies): Promise<boolean> {
-  try {
-    const odoo = await deps.connect({ ...clientConfig(credential), guard: { retries: 0 } });
-    await odoo.searchCount('res.partner', [['id', '=', 0]]);
-    return true;
-  } catch {
-    return false;
+/**
+ * Fails, leaving the AWSCURRENT credential working in Odoo, unless the pending one works: a
+ * pending key that does not work is revoked, a pending password that was set is changed back.
+ */
+async function testPending(
+  secretId: string,
+  current: OdooCredential,
+  pending: OdooCredential,
+  strategy: RotationStrategy,
+  deps: RotationDependencies,
+): Promise<void> {
+  const failure = await probe(pending, strategy, deps);
+  if (failure === undefined) return;
+  const restored =
+    strategy === 'api-key'
+      ? await discardPendingKey(current, pending, deps)
+      : await restorePassword(current, pending, deps);
+  throw new PendingCredentialRejected(
+    `the pending Odoo credential of ${secretId} does not work (${errorText(failure)}); ${
+      restored
+        ? 'AWSCURRENT is unchanged and still logs in'
+        : "AWSCURRENT does not log in either: set the integration user's password in Odoo to the AWSCURRENT one by hand"
+    }`,
+    'find why the new credential fails (rights, login cooldown, Odoo reachable), then rotate again',
+    { cause: failure },
+  );
+}
+
+/** Revokes a generated key that failed its test, so none piles up towards Odoo's key limit. */
+async function discardPendingKey(
+  current: OdooCredential,
+  pending: OdooCredential,
+  deps: RotationDependencies,
+): Promise<boolean> {
+  if (pending.apiKey && pending.apiKey !== current.apiKey) {
+    try {
+      const odoo = await deps.connect(clientConfig(current, 'api-key'));
+      await odoo.call('res.users.apikeys', 'revoke', { args: { key: pending.apiKey } });
+    } catch (error) {
+      deps.log('could not revoke the pending API key', { error: errorText(error) });
+    }
   }
+  return (await probe(current, 'api-key', deps)) === undefined;
+}
+
+/** Puts the AWSCURRENT password back when Odoo has the pending one; true when AWSCURRENT logs in. */
+async function restorePassword(
+  current: OdooCredential,
+  pending: OdooCredential,
+  deps: RotationDependencies,
+): Promise<boolean> {
+  if ((await probe(current, 'password', deps)) === undefined) return true;
+  try {
+    const odoo = await deps.connect(clientConfig(pending, 'password'));
+    await odoo.call('res.users', 'change_password', {
+      args: { old_passwd: pending.password, new_passwd: current.password },
+    });
+    deps.log('changed the Odoo password back to the AWSCURRENT one');
+  } catch (error) {
+    deps.log('could not change the Odoo password back', { error: errorText(error) });
+  }
+  return (await probe(current, 'password', deps)) === undefined;
+}
+
+/** Revokes `previousApiKey`; a key already revoked (a re-run) is fine. */
+async function revokePreviousKey(
+  credential: OdooCredential,
+  deps: RotationDependencies,
+): Promise<void> {
+  if (!credential.previousApiKey || !credential.apiKey) return;
+  if (credential.previousApiKey === credential.apiKey) return;
+  const odoo = await deps.connect(clientConfig(credential, 'api-key'));
+  try {
+    await odoo.call('res.users.apikeys', 'revoke', { args: { key: credential.previousApiKey } });
+    deps.log('revoked the previous API key');
+  } catch (error) {
+    if (!(error instanceof OdooUserError)) throw error; // already revoked
+  }
+}
+
+/** Logs in with the credential and reads: undefined when that works, else the error. */
+async function probe(
+  credential: OdooCredential,
+  strategy: RotationStrategy,
+  deps: RotationDependencies,
+): Promise<Error | undefined> {
+  try {
+    const odoo = await deps.connect({
+      ...clientConfig(credential, strategy),
+      guard: { retries: 0 },
+    });
+    await odoo.searchCount('res.partner', [['id', '=', 0]]);
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error));
+  }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

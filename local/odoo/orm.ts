@@ -825,6 +825,13 @@ class Environment {
       }
     }
     this.db.delete(this.def.name, id);
+    // As Odoo's BaseModel.unlink does, the record's external ids go with it.
+    if (this.def.name !== 'ir.model.data') {
+      const references = this.db.table('ir.model.data');
+      for (const reference of [...references.values()])
+        if (reference.model === this.def.name && Number(reference.res_id) === id)
+          this.db.delete('ir.model.data', reference.id);
+    }
   }
 
   /** x2many commands: [0,0,vals] [1,id,vals] [2,id] [3,id] [4,id] [5] [6,0,ids], or a plain list of ids. */

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadContractRegistry } from '../../functions/contracts/index.ts';
 import { DynamoDbLineageStore } from '../../functions/lineage/dynamodb-store.ts';
 import { OdooClient } from '../../functions/odoo/client.ts';
+import { InvalidDay } from '../../functions/reconcile/invalid-day.ts';
 import { reconcileContractDay } from '../../functions/reconcile/reconcile.ts';
 import { localDynamoDbClient } from '../../local/dynamodb.ts';
 import type { OdooEmulator } from '../../local/odoo/server.ts';
@@ -18,6 +19,9 @@ const payments = registry.contract('stripe.payment-intent') as NonNullable<
   ReturnType<typeof registry.contract>
 >;
 const invoices = registry.contract('stripe.invoice-paid') as NonNullable<
+  ReturnType<typeof registry.contract>
+>;
+const customers = registry.contract('stripe.customer') as NonNullable<
   ReturnType<typeof registry.contract>
 >;
 
@@ -134,5 +138,75 @@ describe('reconciliation: lineage against Odoo', () => {
     expect(report.unexpected).toEqual([
       { externalId: 'spine.stripe_payment_pi_unknown', recordId: stray },
     ]);
+  });
+
+  it('reports a record deleted in Odoo as missing, with its event id, and Odoo drops its external id', async () => {
+    const [invoice] = emulator.orm.call(
+      2,
+      'account.move',
+      'search',
+      [[['payment_reference', '=', 'in_1QkaPzLkdIwHu7ixW3hJ8sRq']]],
+      {},
+    ) as number[];
+    expect(invoice).toBeTypeOf('number');
+    emulator.orm.call(2, 'account.move', 'unlink', [[invoice]], {});
+    const report = await reconcileContractDay(invoices, '2025-01-29', { lineage, odoo });
+    expect(report).toMatchObject({ ok: false, matched: 0, odoo: { count: 0 } });
+    expect(report.missing).toEqual([
+      {
+        externalId: 'spine.stripe_invoice_in_1QkaPzLkdIwHu7ixW3hJ8sRq',
+        eventIds: ['evt_1QkaQ2LkdIwHu7ixKp7bT1nE'],
+      },
+    ]);
+    expect(
+      emulator.orm.call(
+        2,
+        'ir.model.data',
+        'search',
+        [[['name', '=', 'stripe_invoice_in_1QkaPzLkdIwHu7ixW3hJ8sRq']]],
+        {},
+      ),
+    ).toEqual([]);
+  });
+
+  it('reports a record whose external id outlived it as missing, and ignores such strays', async () => {
+    const applied = (await lineage.byEvent('stripe', 'evt_1QkZ7sLkdIwHu7ix4n5nGBQX')).find(
+      (e) => e.stage === 'applied',
+    );
+    // Deleted behind the ORM (SQL, a module's own cleanup): the ir.model.data row stays.
+    emulator.orm.db.delete('res.partner', Number(applied?.recordId));
+    const report = await reconcileContractDay(customers, '2025-01-27', { lineage, odoo });
+    expect(report.missing).toEqual([
+      { externalId: applied?.externalId, eventIds: ['evt_1QkZ7sLkdIwHu7ix4n5nGBQX'] },
+    ]);
+    emulator.orm.call(
+      2,
+      'ir.model.data',
+      'create',
+      [
+        {
+          module: 'spine',
+          name: 'stripe_payment_pi_gone',
+          model: 'account.payment',
+          res_id: 987_654,
+        },
+      ],
+      {},
+    );
+    const payments2 = await reconcileContractDay(payments, '2025-01-27', { lineage, odoo });
+    expect(payments2.unexpected.map((u) => u.externalId)).not.toContain(
+      'spine.stripe_payment_pi_gone',
+    );
+  });
+
+  it('refuses a day that is not a calendar date instead of reporting it clean', async () => {
+    for (const day of ['2026-13-45', '2025-02-29', '2025-1-27', 'yesterday'])
+      await expect(reconcileContractDay(payments, day, { lineage, odoo })).rejects.toThrow(
+        InvalidDay,
+      );
+    const { handler } = await import('../../functions/handlers/reconcile.ts');
+    await expect(handler({ days: ['2026-13-45'] })).rejects.toThrow(
+      /calendar date written YYYY-MM-DD, got "2026-13-45"/,
+    );
   });
 });

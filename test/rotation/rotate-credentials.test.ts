@@ -21,7 +21,8 @@ afterEach(async () => {
 
 const SECRET = odooSecretName('local');
 
-async function setup(version: 18 | 19, credential: 'password' | 'apiKey') {
+/** The default local runtime, its Odoo secret as `spine local` seeds it. */
+async function setup(version: 18 | 19) {
   runtime = await startTestRuntime({ odooVersion: version });
   const secrets = new SecretsManagerClient({
     endpoint: runtime.secretsManagerUrl,
@@ -29,19 +30,18 @@ async function setup(version: 18 | 19, credential: 'password' | 'apiKey') {
     credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
   });
   const emulator = runtime.odooEmulator as OdooEmulator;
-  // The runtime stores both; each strategy keeps only the credential it rotates.
-  const { password, apiKey, ...rest } = JSON.parse(
-    (await secrets.send(new GetSecretValueCommand({ SecretId: SECRET }))).SecretString ?? '{}',
-  ) as OdooCredential;
-  await secrets.send(
-    new PutSecretValueCommand({
+  return { secrets, emulator, runtime };
+}
+
+async function rotate(secrets: SecretsManagerClient, runtime: Runtime) {
+  const { VersionId } = await secrets.send(
+    new RotateSecretCommand({
       SecretId: SECRET,
-      SecretString: JSON.stringify(
-        credential === 'password' ? { ...rest, password } : { ...rest, apiKey },
-      ),
+      RotationLambdaARN: 'spine-local-rotate-credentials',
     }),
   );
-  return { secrets, emulator, runtime };
+  await runtime.secretsManager.rotationsSettled();
+  return VersionId as string;
 }
 
 async function current(secrets: SecretsManagerClient, stage = 'AWSCURRENT') {
@@ -80,16 +80,13 @@ async function logsIn(emulator: OdooEmulator, secret: string | undefined): Promi
 }
 
 describe('rotating the Odoo credential', { timeout: 120_000 }, () => {
-  it('rotates a password through the four steps: the new one works, the old one no longer does', async () => {
-    const { secrets, emulator, runtime } = await setup(18, 'password');
+  it('rotates the password of the default local runtime (Odoo 18) through the four steps: the new one works, the old one no longer does', async () => {
+    const { secrets, emulator, runtime } = await setup(18);
     const before = await current(secrets);
-    const { VersionId } = await secrets.send(
-      new RotateSecretCommand({
-        SecretId: SECRET,
-        RotationLambdaARN: 'spine-local-rotate-credentials',
-      }),
-    );
-    await runtime.secretsManager.rotationsSettled();
+    // Odoo 18 cannot make API keys over RPC: the runtime seeds the password only.
+    expect(before.credential).toMatchObject({ password: emulator.integration.password });
+    expect(before.credential.apiKey).toBeUndefined();
+    const VersionId = await rotate(secrets, runtime);
     const after = await current(secrets);
     expect(after.versionId).toBe(VersionId);
     expect(after.credential.password).not.toBe(before.credential.password);
@@ -102,21 +99,39 @@ describe('rotating the Odoo credential', { timeout: 120_000 }, () => {
     // Re-running any step with the same token does no harm.
     const { handler } = await import('../../functions/handlers/rotate-credentials.ts');
     for (const Step of ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const)
-      await handler({ Step, SecretId: SECRET, ClientRequestToken: VersionId as string });
+      await handler({ Step, SecretId: SECRET, ClientRequestToken: VersionId });
     expect(await logsIn(emulator, after.credential.password)).toBe(true);
   });
 
-  it('rotates an Odoo 19 API key: generates, tests, promotes, then revokes the old key', async () => {
-    const { secrets, emulator, runtime } = await setup(19, 'apiKey');
+  it('rotates the password on Odoo 18 when the secret holds an API key too', async () => {
+    const { secrets, emulator, runtime } = await setup(18);
     const before = await current(secrets);
     await secrets.send(
-      new RotateSecretCommand({
+      new PutSecretValueCommand({
         SecretId: SECRET,
-        RotationLambdaARN: 'spine-local-rotate-credentials',
+        SecretString: JSON.stringify({
+          ...before.credential,
+          apiKey: emulator.integration.apiKey,
+        }),
       }),
     );
-    await runtime.secretsManager.rotationsSettled();
+    const VersionId = await rotate(secrets, runtime);
     const after = await current(secrets);
+    expect(after.versionId).toBe(VersionId);
+    expect(after.credential.password).not.toBe(before.credential.password);
+    expect(after.credential.apiKey).toBe(emulator.integration.apiKey);
+    expect(await logsIn(emulator, after.credential.password)).toBe(true);
+    expect(await logsIn(emulator, before.credential.password)).toBe(false);
+  });
+
+  it('rotates the API key of the default local runtime on Odoo 19: generates, tests, promotes, then revokes the old key', async () => {
+    const { secrets, emulator, runtime } = await setup(19);
+    const before = await current(secrets);
+    expect(before.credential).toMatchObject({ apiKey: emulator.integration.apiKey });
+    expect(before.credential.password).toBeUndefined();
+    const VersionId = await rotate(secrets, runtime);
+    const after = await current(secrets);
+    expect(after.versionId).toBe(VersionId);
     expect(after.credential.apiKey).toMatch(/^[0-9a-f]{40}$/);
     expect(after.credential.apiKey).not.toBe(before.credential.apiKey);
     expect(await logsIn(emulator, after.credential.apiKey)).toBe(true);
@@ -124,7 +139,7 @@ describe('rotating the Odoo credential', { timeout: 120_000 }, () => {
   });
 
   it('leaves AWSCURRENT working when the new credential fails its test', async () => {
-    const { secrets, emulator } = await setup(19, 'apiKey');
+    const { secrets, emulator } = await setup(19);
     const before = await current(secrets);
     const token = 'aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee';
     await secrets.send(
@@ -138,13 +153,13 @@ describe('rotating the Odoo credential', { timeout: 120_000 }, () => {
     const { handler } = await import('../../functions/handlers/rotate-credentials.ts');
     await expect(
       handler({ Step: 'testSecret', SecretId: SECRET, ClientRequestToken: token }),
-    ).rejects.toThrow(/does not log in; AWSCURRENT is unchanged/);
+    ).rejects.toThrow(/does not work .*; AWSCURRENT is unchanged and still logs in/);
     expect((await current(secrets)).versionId).toBe(before.versionId);
     expect(await logsIn(emulator, before.credential.apiKey)).toBe(true);
   });
 
   it('loses no event when the credential rotates in the middle of traffic', async () => {
-    const { secrets, runtime } = await setup(18, 'password');
+    const { secrets, runtime } = await setup(18);
     const customers = allFixtures().filter((f) =>
       ['stripe/customer.created', 'shopify/customers-create', 'clerk/user.created'].includes(
         f.name,
@@ -152,13 +167,7 @@ describe('rotating the Odoo credential', { timeout: 120_000 }, () => {
     );
     for (const fixture of customers.slice(0, 2))
       expect((await sendFixture(runtime, fixture)).status).toBe(202);
-    await secrets.send(
-      new RotateSecretCommand({
-        SecretId: SECRET,
-        RotationLambdaARN: 'spine-local-rotate-credentials',
-      }),
-    );
-    await runtime.secretsManager.rotationsSettled();
+    await rotate(secrets, runtime);
     expect(
       (await sendFixture(runtime, customers[2] ?? loadFixture('clerk/user.created'))).status,
     ).toBe(202);

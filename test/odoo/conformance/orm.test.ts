@@ -210,4 +210,32 @@ describe('Odoo external API conformance: ORM semantics', () => {
     expect(failing.messages.some((m) => m.type === 'error')).toBe(true);
     expect(await names([['name', 'ilike', 'Fay']])).toEqual([]);
   });
+
+  it('unlink deletes the external ids of the records it deletes', async () => {
+    const [order = 0] = await client.create('sale.order', [
+      {
+        partner_id: ids.carol,
+        client_order_ref: tag,
+        order_line: [[0, 0, { name: 'Widget', product_uom_qty: 1, price_unit: 10 }]],
+      },
+    ]);
+    const [read] = await client.read('sale.order', [order], ['order_line']);
+    const [line = 0] = (read?.order_line ?? []) as number[];
+    const name = `${tag.replace(/-/g, '_')}_line`;
+    await client.create('ir.model.data', [
+      { module: 'spine', name, model: 'sale.order.line', res_id: line },
+    ]);
+    const references = () =>
+      client.searchRead(
+        'ir.model.data',
+        [
+          ['module', '=', 'spine'],
+          ['name', '=', name],
+        ],
+        { fields: ['res_id'] },
+      );
+    expect(await references()).toHaveLength(1);
+    await client.unlink('sale.order.line', [line]);
+    expect(await references()).toEqual([]);
+  });
 });
