@@ -164,6 +164,14 @@ export function readList(input: Record<string, unknown>, name: string): unknown[
   return value;
 }
 
+/** A list whose members must all be strings (a `null` or a number is a type error, as in AWS). */
+export function readStringList(input: Record<string, unknown>, name: string): string[] | undefined {
+  const list = readList(input, name);
+  if (list?.some((member) => typeof member !== 'string'))
+    throw serialization(`${name} must be a list of strings, got ${JSON.stringify(list)}.`);
+  return list as string[] | undefined;
+}
+
 export function readMap(
   input: Record<string, unknown>,
   name: string,

@@ -43,6 +43,9 @@ const MAX_BODY = 10 * 1024 * 1024;
 const TEXT_TYPES =
   /^(text\/|application\/(json|xml|javascript|x-www-form-urlencoded)|application\/[\w.+-]+\+(json|xml))/i;
 
+/** Thrown for a request API Gateway would refuse before any route runs. */
+class BadRequest extends Error {}
+
 function matchRoute(routes: readonly GatewayRoute[], method: string, path: string) {
   for (const route of routes) {
     if (route.method !== method) continue;
@@ -58,11 +61,19 @@ function matchRoute(routes: readonly GatewayRoute[], method: string, path: strin
       return {
         route,
         parameters: Object.fromEntries(
-          names.map((n, i) => [n, decodeURIComponent(match[i + 1] ?? '')]),
+          names.map((n, i) => [n, decodePathSegment(match[i + 1] ?? '')]),
         ),
       };
   }
   return undefined;
+}
+
+function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new BadRequest('the path is not valid percent-encoded UTF-8');
+  }
 }
 
 function clfTime(date: Date): string {
@@ -103,7 +114,11 @@ export function toEventV2(
     // Repeated headers are joined with commas, as HTTP APIs do.
     else headers[name] = headers[name] === undefined ? value : `${headers[name]},${value}`;
   }
-  const text = body.length === 0 || TEXT_TYPES.test(headers['content-type'] ?? '');
+  // Only text that survives decoding goes through as a string: a signature is computed over
+  // the exact bytes, so anything else is passed as base64.
+  const text =
+    body.length === 0 ||
+    (TEXT_TYPES.test(headers['content-type'] ?? '') && utf8(body) !== undefined);
   const now = new Date();
   const query: Record<string, string> = {};
   for (const [key, value] of url.searchParams)
@@ -121,7 +136,7 @@ export function toEventV2(
       accountId: '000000000000',
       apiId: 'local',
       domainName: headers.host ?? `127.0.0.1:${port}`,
-      domainPrefix: (headers.host ?? '127').split('.')[0] ?? 'local',
+      domainPrefix: (headers.host ?? '127').replace(/:\d+$/, '').split('.')[0] ?? 'local',
       http: {
         method: req.method ?? 'POST',
         path: url.pathname,
@@ -138,6 +153,14 @@ export function toEventV2(
     ...(body.length > 0 ? { body: text ? body.toString('utf8') : body.toString('base64') } : {}),
     isBase64Encoded: !text,
   };
+}
+
+function utf8(body: Buffer): string | undefined {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(body);
+  } catch {
+    return undefined;
+  }
 }
 
 function send(
@@ -205,38 +228,51 @@ export async function startGateway(options: {
   timeoutSeconds?: number;
 }): Promise<LocalGateway> {
   let port = 0;
-  const server: Server = createServer(async (req, res) => {
-    const started = performance.now();
-    const requestId = `${randomUUID().replace(/-/g, '').slice(0, 14)}=`;
+
+  async function serve(
+    req: IncomingMessage,
+    res: ServerResponse,
+    requestId: string,
+    log: (status: number, body?: string) => void,
+  ) {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    const log = (status: number, body?: string) =>
-      options.onRequest?.({
-        requestId,
-        method: req.method ?? '',
-        path: url.pathname,
-        status,
-        ms: performance.now() - started,
-        ...(body ? { body } : {}),
-      });
     const local = options.local?.[`${req.method} ${url.pathname}`];
     if (local) {
       const answer = local();
       return send(res, answer.status, JSON.stringify(answer.body, null, 2));
     }
-    const matched = matchRoute(options.routes, req.method ?? '', url.pathname);
+    let matched: ReturnType<typeof matchRoute>;
+    try {
+      matched = matchRoute(options.routes, req.method ?? '', url.pathname);
+    } catch (error) {
+      if (!(error instanceof BadRequest)) throw error;
+      send(res, 400, JSON.stringify({ message: `Bad Request: ${error.message}` }), {}, requestId);
+      return log(400, JSON.stringify({ error: 'bad-request', detail: error.message }));
+    }
     if (!matched) {
       send(res, 404, JSON.stringify({ message: 'Not Found' }), {}, requestId);
       return log(404);
     }
     const chunks: Buffer[] = [];
     let size = 0;
-    for await (const chunk of req) {
-      size += (chunk as Buffer).length;
-      if (size > MAX_BODY) {
-        send(res, 413, JSON.stringify({ message: 'Request Entity Too Large' }), {}, requestId);
-        return log(413);
+    try {
+      for await (const chunk of req) {
+        size += (chunk as Buffer).length;
+        if (size > MAX_BODY) {
+          send(res, 413, JSON.stringify({ message: 'Request Entity Too Large' }), {}, requestId);
+          return log(413);
+        }
+        chunks.push(chunk as Buffer);
       }
-      chunks.push(chunk as Buffer);
+    } catch (error) {
+      // The client hung up mid-body (`aborted`, ECONNRESET): there is nobody left to answer.
+      return log(
+        400,
+        JSON.stringify({
+          error: 'incomplete-body',
+          detail: `the client closed the connection after ${size} bytes of the body (${(error as Error).message})`,
+        }),
+      );
     }
     const event = toEventV2(
       req,
@@ -264,6 +300,32 @@ export async function startGateway(options: {
       send(res, 500, JSON.stringify({ message: 'Internal Server Error' }), {}, requestId);
       log(500, (error as Error).message);
     }
+  }
+
+  const server: Server = createServer((req, res) => {
+    const started = performance.now();
+    const requestId = `${randomUUID().replace(/-/g, '').slice(0, 14)}=`;
+    const log = (status: number, body?: string) =>
+      options.onRequest?.({
+        requestId,
+        method: req.method ?? '',
+        path: new URL(req.url ?? '/', 'http://localhost').pathname,
+        status,
+        ms: performance.now() - started,
+        ...(body ? { body } : {}),
+      });
+    serve(req, res, requestId, log).catch((error: unknown) => {
+      // Nothing a client sends may stop the whole runtime: answer 500 and say what broke.
+      if (!res.headersSent)
+        send(res, 500, JSON.stringify({ message: 'Internal Server Error' }), {}, requestId);
+      else res.destroy();
+      const detail = error instanceof Error ? error.message : String(error);
+      try {
+        log(500, JSON.stringify({ error: 'gateway-failure', detail }));
+      } catch {
+        console.error(`local gateway: ${req.method} ${req.url} failed: ${detail}`);
+      }
+    });
   });
   port = await listen(server, options.port ?? 0, options.host ?? '127.0.0.1');
   return {

@@ -5,6 +5,7 @@
  * setSecret, testSecret and finishSecret, as AWS invokes a rotation Lambda.
  */
 import { randomInt, randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { dirname } from 'node:path';
@@ -12,8 +13,9 @@ import {
   AwsError,
   parseAwsJsonRequest,
   readInteger,
-  readList,
+  readMap,
   readString,
+  readStringList,
   sendAwsError,
   sendAwsJson,
 } from './aws-json.ts';
@@ -34,6 +36,17 @@ export interface RotationEvent {
 }
 
 export type RotationHandler = (event: RotationEvent) => Promise<unknown>;
+
+/** A rotation that stopped: in AWS this is only in the rotation Lambda's logs. */
+export interface RotationFailure {
+  readonly secretName: string;
+  readonly secretArn: string;
+  /** The version left labelled AWSPENDING, which the next RotateSecret retries. */
+  readonly versionId: string;
+  /** The step that threw; absent when no handler could be invoked at all. */
+  readonly step?: RotationStep;
+  readonly error: string;
+}
 
 interface Version {
   id: string;
@@ -61,6 +74,11 @@ interface Secret {
 export interface LocalSecretsManager {
   readonly url: string;
   readonly port: number;
+  /**
+   * `rotation-failed` with a {@link RotationFailure}. With no listener the failure is written to
+   * stderr, so a failed rotation is never silent.
+   */
+  readonly events: EventEmitter;
   /** Resolves when every rotation started so far has finished (or failed). */
   rotationsSettled(): Promise<void>;
   stop(): Promise<void>;
@@ -73,6 +91,40 @@ const notFound = () =>
     400,
   );
 const invalidRequest = (message: string) => new AwsError('InvalidRequestException', message, 400);
+const invalidParameter = (message: string) =>
+  new AwsError('InvalidParameterException', message, 400);
+
+/** SecretString or SecretBinary, never both, as AWS requires. */
+function readValue(input: Record<string, unknown>) {
+  const value = readString(input, 'SecretString');
+  const binary = readString(input, 'SecretBinary');
+  if (value !== undefined && binary !== undefined)
+    throw invalidParameter(
+      "You can't specify both a binary secret value and a string secret value in the same secret.",
+    );
+  return { value, binary };
+}
+
+function readRotationRules(input: Record<string, unknown>): Record<string, unknown> | undefined {
+  const rules = readMap(input, 'RotationRules');
+  if (!rules) return undefined;
+  const days = rules.AutomaticallyAfterDays;
+  if (days !== undefined && (typeof days !== 'number' || !Number.isInteger(days)))
+    throw new AwsError(
+      'SerializationException',
+      `RotationRules.AutomaticallyAfterDays must be an integer, got ${JSON.stringify(days)}.`,
+      400,
+      undefined,
+      'com.amazon.coral.service#',
+    );
+  if (typeof days === 'number' && (days < 1 || days > 1000))
+    throw invalidParameter(
+      `RotationRules.AutomaticallyAfterDays must be between 1 and 1000, got ${days}.`,
+    );
+  readString(rules, 'ScheduleExpression');
+  readString(rules, 'Duration');
+  return rules;
+}
 
 export async function startLocalSecretsManager(
   options: {
@@ -84,6 +136,13 @@ export async function startLocalSecretsManager(
 ): Promise<LocalSecretsManager> {
   const secrets = new Map<string, Secret>();
   const rotations = new Set<Promise<void>>();
+  const events = new EventEmitter();
+  const rotationFailed = (failure: RotationFailure) => {
+    if (events.emit('rotation-failed', failure)) return;
+    console.error(
+      `local Secrets Manager: rotation of ${failure.secretName} failed${failure.step ? ` at ${failure.step}` : ''}: ${failure.error}`,
+    );
+  };
   if (options.file && existsSync(options.file)) {
     for (const secret of JSON.parse(readFileSync(options.file, 'utf8')) as Secret[])
       secrets.set(secret.name, secret);
@@ -177,12 +236,20 @@ export async function startLocalSecretsManager(
       ? (options.rotationHandlers?.[secret.rotationLambdaArn] ??
         options.rotationHandlers?.[secret.rotationLambdaArn.split(':').at(-1) ?? ''])
       : undefined;
-    if (!handler) {
-      secret.lastRotationError = `no local rotation handler for ${secret.rotationLambdaArn}`;
-      return;
-    }
+    const failed = (error: string, step?: RotationStep) => {
+      secret.lastRotationError = error;
+      rotationFailed({
+        secretName: secret.name,
+        secretArn: secret.arn,
+        versionId: token,
+        ...(step ? { step } : {}),
+        error,
+      });
+    };
+    if (!handler) return failed(`no local rotation handler for ${secret.rotationLambdaArn}`);
+    let step: RotationStep = 'createSecret';
     try {
-      for (const step of ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const) {
+      for (step of ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const) {
         await handler({
           Step: step,
           SecretId: secret.arn,
@@ -198,7 +265,7 @@ export async function startLocalSecretsManager(
       secret.lastRotationError = undefined;
     } catch (error) {
       // AWS leaves AWSPENDING in place: the next RotateSecret reattempts the same rotation.
-      secret.lastRotationError = (error as Error).message;
+      failed(error instanceof Error ? error.message : String(error), step);
     } finally {
       save();
     }
@@ -229,8 +296,7 @@ export async function startLocalSecretsManager(
         rotationEnabled: false,
         versions: [],
       };
-      const value = readString(input, 'SecretString');
-      const binary = readString(input, 'SecretBinary');
+      const { value, binary } = readValue(input);
       secrets.set(name, secret);
       let versionId: string | undefined;
       if (value !== undefined || binary !== undefined)
@@ -271,12 +337,13 @@ export async function startLocalSecretsManager(
     },
     async PutSecretValue(input) {
       const secret = find(readString(input, 'SecretId', true));
-      const stages = (readList(input, 'VersionStages') as string[] | undefined) ?? ['AWSCURRENT'];
+      const stages = readStringList(input, 'VersionStages') ?? ['AWSCURRENT'];
+      const { value, binary } = readValue(input);
       const version = putVersion(
         secret,
         readString(input, 'ClientRequestToken'),
-        readString(input, 'SecretString'),
-        readString(input, 'SecretBinary'),
+        value,
+        binary,
         stages,
       );
       save();
@@ -360,9 +427,10 @@ export async function startLocalSecretsManager(
     async RotateSecret(input) {
       const secret = find(readString(input, 'SecretId', true));
       const lambda = readString(input, 'RotationLambdaARN');
+      const rules = readRotationRules(input);
+      const requestToken = readString(input, 'ClientRequestToken');
       if (lambda) secret.rotationLambdaArn = lambda;
-      if (input.RotationRules)
-        secret.rotationRules = input.RotationRules as Record<string, unknown>;
+      if (rules) secret.rotationRules = rules;
       if (!secret.rotationLambdaArn)
         throw invalidRequest('No Lambda rotation function ARN is associated with this secret.');
       secret.rotationEnabled = true;
@@ -370,7 +438,7 @@ export async function startLocalSecretsManager(
       const pending = secret.versions.find(
         (v) => v.stages.includes('AWSPENDING') && !v.stages.includes('AWSCURRENT'),
       );
-      const token = pending?.id ?? readString(input, 'ClientRequestToken') ?? randomUUID();
+      const token = pending?.id ?? requestToken ?? randomUUID();
       if (!pending) {
         // As AWS does, the new version exists from the start, labelled AWSPENDING, without a
         // value: the rotation function's createSecret step fills it.
@@ -446,6 +514,7 @@ export async function startLocalSecretsManager(
   return {
     url: `http://${options.host ?? '127.0.0.1'}:${port}`,
     port,
+    events,
     rotationsSettled: async () => {
       while (rotations.size > 0) await Promise.allSettled([...rotations]);
     },

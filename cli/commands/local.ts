@@ -1,7 +1,10 @@
 /** `spine local` (what `npm start` runs): the whole path on this machine, until Ctrl-C. */
+
+import type { SQSRecord } from 'aws-lambda';
 import type { Command } from 'commander';
 import type { BatchOutcome } from '../../local/event-source.ts';
 import type { LocalRuntime, RuntimeLogLine } from '../../local/runtime.ts';
+import type { RotationFailure } from '../../local/secrets-manager.ts';
 import { printLine } from './output.ts';
 
 interface LocalOptions {
@@ -12,71 +15,182 @@ interface LocalOptions {
   json?: boolean;
 }
 
-const time = () => new Date().toISOString().slice(11, 19);
+/** Receives before a flow's message goes to its DLQ (the runtime is started with it). */
+const MAX_RECEIVE_COUNT = 5;
+
+/** What `spine local` prints: the runtime's lines and the local Secrets Manager's rotation failures. */
+export type LocalLogLine = RuntimeLogLine | { kind: 'rotation-failed'; failure: RotationFailure };
+
+const clock = (at: Date) => at.toISOString().slice(11, 19);
 const pad = (text: string, width: number) => text.padEnd(width);
 
-function describeBatch(flow: string, outcome: BatchOutcome): string[] {
-  const failed = new Set(outcome.failed);
-  const lines: string[] = [];
-  for (const record of outcome.records) {
-    let id = record.messageId;
-    try {
-      id = (JSON.parse(record.body) as { id?: string }).id ?? id;
-    } catch {
-      // not an envelope: show the message id
-    }
-    lines.push(
-      failed.has(record.messageId)
-        ? `${time()} ${pad('failed', 9)} ${pad(flow, 10)} ${id} (receive ${record.attributes.ApproximateReceiveCount}${outcome.error ? `: ${outcome.error.message}` : ''}; retried after the visibility timeout)`
-        : `${time()} ${pad('processed', 9)} ${pad(flow, 10)} ${id} (${Math.round(outcome.ms)} ms for ${outcome.records.length})`,
-    );
+/** The id a person knows an event by: the envelope's, or the message id when it is not one. */
+function eventIdOf(record: SQSRecord): string {
+  try {
+    return (JSON.parse(record.body) as { id?: string }).id ?? record.messageId;
+  } catch {
+    return record.messageId;
   }
-  return lines;
 }
 
-export function formatLogLine(line: RuntimeLogLine): string[] {
+/** The receiver's answer, as far as the log lines need it. */
+function requestSummary(body: string | undefined) {
+  try {
+    const answer = JSON.parse(body ?? '{}') as {
+      accepted?: string[];
+      quarantined?: { id: string }[];
+      ignored?: string[];
+      error?: string;
+      detail?: string;
+    };
+    return answer && typeof answer === 'object' ? answer : {};
+  } catch {
+    return {};
+  }
+}
+
+/** A request is logged once answered; it arrived `ms` earlier, before what it queued. */
+const arrival = (line: LocalLogLine, at: Date) =>
+  line.kind === 'request' ? new Date(at.getTime() - line.request.ms) : at;
+
+function describeBatch(
+  flow: string,
+  outcome: BatchOutcome,
+  at: Date,
+  maxReceiveCount: number,
+): string[] {
+  const failed = new Set(outcome.failed);
+  const because = outcome.error ? `: ${outcome.error.message}` : '';
+  return outcome.records.map((record) => {
+    const id = eventIdOf(record);
+    if (!failed.has(record.messageId))
+      return `${clock(at)} ${pad('processed', 9)} ${pad(flow, 10)} ${id} (${Math.round(outcome.ms)} ms for ${outcome.records.length})`;
+    const receives = Number(record.attributes.ApproximateReceiveCount);
+    // SQS moves it on the receive after this one, once the visibility timeout has passed.
+    const next =
+      receives >= maxReceiveCount
+        ? `the last of ${maxReceiveCount}${because}; dead-lettered to the ${flow} DLQ after the visibility timeout`
+        : `${receives} of ${maxReceiveCount}${because}; retried after the visibility timeout`;
+    return `${clock(at)} ${pad('failed', 9)} ${pad(flow, 10)} ${id} (receive ${next})`;
+  });
+}
+
+export function formatLogLine(
+  line: LocalLogLine,
+  at: Date = new Date(),
+  maxReceiveCount = MAX_RECEIVE_COUNT,
+): string[] {
   switch (line.kind) {
     case 'request': {
       const r = line.request;
-      let detail = '';
-      try {
-        const body = JSON.parse(r.body ?? '{}') as {
-          accepted?: string[];
-          quarantined?: { id: string }[];
-          ignored?: string[];
-          error?: string;
-          detail?: string;
-        };
-        detail = [
-          body.accepted?.length ? `accepted ${body.accepted.join(', ')}` : '',
-          body.quarantined?.length
-            ? `quarantined ${body.quarantined.map((q) => q.id).join(', ')}`
-            : '',
-          body.ignored?.length ? `ignored ${body.ignored.join(', ')}` : '',
-          body.error ? `${body.error}: ${body.detail ?? ''}` : '',
-        ]
-          .filter(Boolean)
-          .join('; ');
-      } catch {
-        detail = '';
-      }
+      const answer = requestSummary(r.body);
+      const detail = [
+        answer.accepted?.length ? `accepted ${answer.accepted.join(', ')}` : '',
+        answer.quarantined?.length
+          ? `quarantined ${answer.quarantined.map((q) => q.id).join(', ')}`
+          : '',
+        answer.ignored?.length ? `ignored ${answer.ignored.join(', ')}` : '',
+        answer.error ? `${answer.error}: ${answer.detail ?? ''}` : '',
+      ]
+        .filter(Boolean)
+        .join('; ');
       return [
-        `${time()} ${pad('received', 9)} ${pad(r.path, 10)} ${r.status} in ${Math.round(r.ms)} ms${detail ? ` — ${detail}` : ''}`,
+        `${clock(arrival(line, at))} ${pad('received', 9)} ${pad(r.path, 10)} ${r.status} in ${Math.round(r.ms)} ms${detail ? ` — ${detail}` : ''}`,
       ];
     }
     case 'queued':
       return [
-        `${time()} ${pad('queued', 9)} ${pad(line.flow, 10)} ${line.event?.id ?? line.messageId}${line.event?.type ? ` ${line.event.type}` : ''}${line.event?.group ? ` (group ${line.event.group})` : ''}`,
+        `${clock(at)} ${pad('queued', 9)} ${pad(line.flow, 10)} ${line.event?.id ?? line.messageId}${line.event?.type ? ` ${line.event.type}` : ''}${line.event?.group ? ` (group ${line.event.group})` : ''}`,
       ];
     case 'batch':
-      return describeBatch(line.flow, line.outcome);
+      return describeBatch(line.flow, line.outcome, at, maxReceiveCount);
     case 'dead-lettered':
       return [
-        `${time()} ${pad('dead', 9)} ${pad(line.flow, 10)} ${line.event?.id ?? line.messageId} is in the ${line.flow} DLQ — see \`spine lineage event\`, replay with \`spine replay --flow ${line.flow}\``,
+        `${clock(at)} ${pad('dead', 9)} ${pad(line.flow, 10)} ${line.event?.id ?? line.messageId} is in the ${line.flow} DLQ — see \`spine lineage event\`, replay with \`spine replay --flow ${line.flow}\``,
       ];
+    case 'rotation-failed': {
+      const f = line.failure;
+      return [
+        `${clock(at)} ${pad('rotation', 9)} ${pad(f.secretName, 10)} failed${f.step ? ` at ${f.step}` : ''}: ${f.error} — AWSCURRENT is unchanged; version ${f.versionId} stays AWSPENDING and the next RotateSecret retries it`,
+      ];
+    }
     case 'ready':
       return [];
   }
+}
+
+/** One JSON object for --json: the line itself with its time, a batch named by its events. */
+export function jsonLogLine(line: LocalLogLine, at: Date = new Date()): Record<string, unknown> {
+  const timestamp = arrival(line, at).toISOString();
+  if (line.kind === 'ready') return { timestamp, kind: 'ready', ...line.runtime.health() };
+  if (line.kind !== 'batch') return { timestamp, ...line };
+  const failed = new Set(line.outcome.failed);
+  return {
+    timestamp,
+    kind: 'batch',
+    flow: line.flow,
+    ms: Math.round(line.outcome.ms),
+    events: line.outcome.records.map(eventIdOf),
+    failed: line.outcome.records.filter((r) => failed.has(r.messageId)).map(eventIdOf),
+    ...(line.outcome.error ? { error: line.outcome.error.message } : {}),
+  };
+}
+
+/**
+ * Prints lines in the order things happened. The receiver queues an event (or quarantines it
+ * in the DLQ) before the gateway can log the request that brought it, so those lines wait for
+ * that request's line; for the event's next line (the worker may be quicker); or for `waitMs`,
+ * since a replay queues with no request at all.
+ */
+export function inEventOrder(
+  print: (line: LocalLogLine, at: Date) => void,
+  waitMs = 500,
+): { push(line: LocalLogLine, at?: Date): void; flush(): void } {
+  const held = new Map<string, { lines: [LocalLogLine, Date][]; timer: NodeJS.Timeout }>();
+  const release = (id: string) => {
+    const entry = held.get(id);
+    if (!entry) return;
+    held.delete(id);
+    clearTimeout(entry.timer);
+    for (const [line, at] of entry.lines) print(line, at);
+  };
+  return {
+    push(line, at = new Date()) {
+      if (line.kind === 'queued' || line.kind === 'dead-lettered') {
+        const id = line.event?.id ?? line.messageId;
+        const entry = held.get(id) ?? {
+          lines: [],
+          timer: setTimeout(() => release(id), waitMs).unref(),
+        };
+        entry.lines.push([line, at]);
+        held.set(id, entry);
+      } else if (line.kind === 'request') {
+        print(line, at);
+        const answer = requestSummary(line.request.body);
+        for (const id of [
+          ...(answer.accepted ?? []),
+          ...(answer.quarantined ?? []).map((q) => q.id),
+        ])
+          release(id);
+      } else {
+        if (line.kind === 'batch')
+          for (const record of line.outcome.records) release(eventIdOf(record));
+        print(line, at);
+      }
+    },
+    flush() {
+      for (const id of [...held.keys()]) release(id);
+    },
+  };
+}
+
+/** Ports come from flags and environment variables; a typo is refused before anything starts. */
+export function readPort(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined || value === '') return fallback;
+  const port = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+  if (!(port <= 65_535))
+    throw new Error(`${name} must be a whole number from 0 to 65535, got "${value}"`);
+  return port;
 }
 
 export function describeRuntime(runtime: LocalRuntime): string[] {
@@ -135,6 +249,21 @@ ODOO_PASSWORD or ODOO_API_KEY to use a real Odoo instead of the emulator.
 State (queues, tables, secrets, the emulated Odoo) lives in .spine/ and survives a restart.`,
     )
     .action(async (options: LocalOptions) => {
+      const ports = {
+        port: readPort(
+          options.port ?? process.env.PORT,
+          options.port !== undefined ? '--port' : 'PORT',
+          3000,
+        ),
+        sqsPort: readPort(process.env.SPINE_SQS_PORT, 'SPINE_SQS_PORT', 9324),
+        dynamoDbPort: readPort(process.env.SPINE_DYNAMODB_PORT, 'SPINE_DYNAMODB_PORT', 8000),
+        secretsManagerPort: readPort(
+          process.env.SPINE_SECRETS_MANAGER_PORT,
+          'SPINE_SECRETS_MANAGER_PORT',
+          9326,
+        ),
+        odooPort: readPort(process.env.SPINE_ODOO_PORT, 'SPINE_ODOO_PORT', 8069),
+      };
       const [{ startLocalRuntime }, { loadContractRegistry }] = await Promise.all([
         import('../../local/runtime.ts'),
         import('../../functions/contracts/index.ts'),
@@ -145,8 +274,6 @@ State (queues, tables, secrets, the emulated Odoo) lives in .spine/ and survives
         process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
       }
       const registry = loadContractRegistry();
-      const port = (value: string | undefined, fallback: number) =>
-        value ? Number(value) : fallback;
       const sources = [
         ...new Map(
           registry.contracts.map((c) => [
@@ -156,13 +283,14 @@ State (queues, tables, secrets, the emulated Odoo) lives in .spine/ and survives
         ).values(),
       ];
       const odooUrl = process.env.ODOO_URL;
+      const output = inEventOrder((line, at) => {
+        if (options.json) printLine(JSON.stringify(jsonLogLine(line, at)));
+        else for (const text of formatLogLine(line, at)) printLine(text);
+      });
       const runtime = await startLocalRuntime({
         dataDir: options.data,
-        port: port(options.port ?? process.env.PORT, 3000),
-        sqsPort: port(process.env.SPINE_SQS_PORT, 9324),
-        dynamoDbPort: port(process.env.SPINE_DYNAMODB_PORT, 8000),
-        secretsManagerPort: port(process.env.SPINE_SECRETS_MANAGER_PORT, 9326),
-        odooPort: port(process.env.SPINE_ODOO_PORT, 8069),
+        ...ports,
+        maxReceiveCount: MAX_RECEIVE_COUNT,
         ...(odooUrl
           ? {
               odoo: {
@@ -192,29 +320,19 @@ State (queues, tables, secrets, the emulated Odoo) lives in .spine/ and survives
           };
         },
         log: (line) => {
-          if (options.json) {
-            if (line.kind !== 'ready')
-              printLine(
-                JSON.stringify(
-                  line.kind === 'batch'
-                    ? {
-                        kind: 'batch',
-                        flow: line.flow,
-                        records: line.outcome.records.length,
-                        failed: line.outcome.failed,
-                      }
-                    : line,
-                ),
-              );
-          } else for (const text of formatLogLine(line)) printLine(text);
+          if (line.kind !== 'ready') output.push(line);
         },
       });
-      if (options.json) printLine(JSON.stringify({ kind: 'ready', ...runtime.health() }));
+      runtime.secretsManager.events.on('rotation-failed', (failure: RotationFailure) =>
+        output.push({ kind: 'rotation-failed', failure }),
+      );
+      if (options.json) printLine(JSON.stringify(jsonLogLine({ kind: 'ready', runtime })));
       else for (const text of describeRuntime(runtime)) printLine(text);
       let stopping = false;
       const stop = async () => {
         if (stopping) return;
         stopping = true;
+        output.flush();
         printLine('stopping…');
         await runtime.stop();
         printLine('stopped; state kept in .spine/');

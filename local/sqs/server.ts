@@ -4,7 +4,6 @@
  * `endpoint` or AWS_ENDPOINT_URL_SQS. Queue semantics live in store.ts.
  */
 import { createServer, type Server } from 'node:http';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   AwsError,
   invalidParameter,
@@ -13,6 +12,7 @@ import {
   readList,
   readMap,
   readString,
+  readStringList,
   sendAwsError,
   sendAwsJson,
 } from '../aws-json.ts';
@@ -25,6 +25,7 @@ import {
   type QueueState,
   QueueStore,
   queueArn,
+  resourceNotFound,
   type StoredMessage,
   senderId,
 } from './store.ts';
@@ -74,6 +75,12 @@ function messageAttributes(input: unknown): Record<string, MessageAttribute> {
         `Message (user) attribute '${name}' must contain a non-empty message attribute value for message attribute type '${value.DataType}'.`,
       );
     }
+    // Buffer.from(…, 'base64') skips what it cannot read, so bad input would lose bytes silently.
+    if (binary && !(content.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(content))) {
+      throw invalidParameter(
+        `The binary value of message (user) attribute '${name}' is not valid base64.`,
+      );
+    }
     if (value.DataType.startsWith('Number') && !Number.isFinite(Number(content))) {
       throw invalidParameter(
         `Can't cast the value of message (user) attribute '${name}' to a number.`,
@@ -84,6 +91,18 @@ function messageAttributes(input: unknown): Record<string, MessageAttribute> {
       : { DataType: value.DataType, StringValue: content };
   }
   return result;
+}
+
+function readVisibilityTimeout(input: Record<string, unknown>): number {
+  const seconds = readInteger(input, 'VisibilityTimeout', 0, 43_200);
+  if (seconds === undefined)
+    throw new AwsError(
+      'MissingParameter',
+      'The request must contain the parameter VisibilityTimeout.',
+      400,
+      'MissingParameter;Sender',
+    );
+  return seconds;
 }
 
 function checkBatch(entries: unknown[] | undefined, kind: string): Record<string, unknown>[] {
@@ -263,7 +282,8 @@ export async function startLocalSqs(
     };
   }
 
-  async function receive(input: Record<string, unknown>) {
+  /** ReceiveMessage; `gone` aborts when the client hangs up, so a dead poll takes nothing. */
+  async function receive(input: Record<string, unknown>, gone: AbortSignal) {
     const queue = queueOf(input);
     const max = readInteger(input, 'MaxNumberOfMessages', 1, 10) ?? 1;
     const visibilityTimeout = readInteger(input, 'VisibilityTimeout', 0, 43_200);
@@ -271,12 +291,13 @@ export async function startLocalSqs(
       readInteger(input, 'WaitTimeSeconds', 0, 20) ??
       Number(queue.attributes.ReceiveMessageWaitTimeSeconds);
     const wanted = new Set([
-      ...((readList(input, 'AttributeNames') ?? []) as string[]),
-      ...((readList(input, 'MessageSystemAttributeNames') ?? []) as string[]),
+      ...(readStringList(input, 'AttributeNames') ?? []),
+      ...(readStringList(input, 'MessageSystemAttributeNames') ?? []),
     ]);
-    const attributeNames = (readList(input, 'MessageAttributeNames') ?? []) as string[];
+    const attributeNames = readStringList(input, 'MessageAttributeNames') ?? [];
     const deadline = Date.now() + wait * 1000;
     for (;;) {
+      if (gone.aborted) return { Messages: [] };
       const received = await store.receive(queue, {
         max,
         ...(visibilityTimeout !== undefined ? { visibilityTimeout } : {}),
@@ -300,21 +321,22 @@ export async function startLocalSqs(
           }),
         };
       }
-      // Long polling: wake on a change to this queue, or re-check as invisible messages return.
-      const changed = new Promise<void>((resolve) => {
-        const listener = (name: string) => {
-          if (name === queue.name) {
-            store.events.off('change', listener);
-            resolve();
-          }
-        };
-        store.events.on('change', listener);
-        void sleep(Math.max(0, Math.min(250, deadline - Date.now()))).then(() => {
-          store.events.off('change', listener);
+      // Long polling: wake on a change to this queue, on the client leaving, or re-check as
+      // invisible messages return.
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          store.events.off('change', changed);
+          gone.removeEventListener('abort', wake);
+          clearTimeout(timer);
           resolve();
-        });
+        };
+        const changed = (name: string) => {
+          if (name === queue.name) wake();
+        };
+        store.events.on('change', changed);
+        gone.addEventListener('abort', wake);
+        const timer = setTimeout(wake, Math.max(0, Math.min(250, deadline - Date.now())));
       });
-      await changed;
     }
   }
 
@@ -340,7 +362,10 @@ export async function startLocalSqs(
     return { Successful, Failed };
   }
 
-  const actions: Record<string, (input: Record<string, unknown>) => Promise<unknown>> = {
+  const actions: Record<
+    string,
+    (input: Record<string, unknown>, gone: AbortSignal) => Promise<unknown>
+  > = {
     async CreateQueue(input) {
       const name = readString(input, 'QueueName', true);
       const attributes = readMap(input, 'Attributes') ?? {};
@@ -362,7 +387,9 @@ export async function startLocalSqs(
       const prefix = readString(input, 'QueueNamePrefix') ?? '';
       const max = readInteger(input, 'MaxResults', 1, 1000);
       const names = [...store.queues.keys()].filter((n) => n.startsWith(prefix)).sort();
-      const start = Number(readString(input, 'NextToken') ?? 0);
+      const token = readString(input, 'NextToken') ?? '0';
+      if (!/^\d+$/.test(token)) throw invalidParameter('Invalid NextToken value.');
+      const start = Number(token);
       const page = max ? names.slice(start, start + max) : names;
       return {
         QueueUrls: page.map(queueUrl),
@@ -375,10 +402,7 @@ export async function startLocalSqs(
     },
     async GetQueueAttributes(input) {
       return {
-        Attributes: queueAttributes(
-          queueOf(input),
-          (readList(input, 'AttributeNames') ?? []) as string[],
-        ),
+        Attributes: queueAttributes(queueOf(input), readStringList(input, 'AttributeNames') ?? []),
       };
     },
     async SetQueueAttributes(input) {
@@ -418,14 +442,7 @@ export async function startLocalSqs(
       });
     },
     async ChangeMessageVisibility(input) {
-      const seconds = readInteger(input, 'VisibilityTimeout', 0, 43_200);
-      if (seconds === undefined)
-        throw new AwsError(
-          'MissingParameter',
-          'The request must contain the parameter VisibilityTimeout.',
-          400,
-          'MissingParameter;Sender',
-        );
+      const seconds = readVisibilityTimeout(input);
       await store.changeVisibility(
         queueOf(input),
         readString(input, 'ReceiptHandle', true),
@@ -441,7 +458,7 @@ export async function startLocalSqs(
           await store.changeVisibility(
             queue,
             readString(entry, 'ReceiptHandle', true),
-            readInteger(entry, 'VisibilityTimeout', 0, 43_200) ?? 0,
+            readVisibilityTimeout(entry),
           );
           return {};
         },
@@ -454,10 +471,8 @@ export async function startLocalSqs(
     async StartMessageMoveTask(input) {
       const source = store.queueByArn(readString(input, 'SourceArn', true));
       if (!source)
-        throw new AwsError(
-          'ResourceNotFoundException',
+        throw resourceNotFound(
           'The resource that you specified for the SourceArn parameter does not exist.',
-          400,
         );
       const task = store.startMoveTask(
         source,
@@ -470,21 +485,15 @@ export async function startLocalSqs(
       const handle = readString(input, 'TaskHandle', true);
       const task = store.tasks.find((t) => t.handle === handle);
       if (!task || task.status !== 'RUNNING')
-        throw new AwsError(
-          'ResourceNotFoundException',
-          'The task does not exist or is not running.',
-          400,
-        );
+        throw resourceNotFound('The task does not exist or is not running.');
       task.status = 'CANCELLING';
       return { ApproximateNumberOfMessagesMoved: task.moved };
     },
     async ListMessageMoveTasks(input) {
       const sourceArn = readString(input, 'SourceArn', true);
       if (!store.queueByArn(sourceArn))
-        throw new AwsError(
-          'ResourceNotFoundException',
+        throw resourceNotFound(
           'The resource that you specified for the SourceArn parameter does not exist.',
-          400,
         );
       const max = readInteger(input, 'MaxResults', 1, 10) ?? 1;
       return {
@@ -507,6 +516,8 @@ export async function startLocalSqs(
   };
 
   const server: Server = createServer(async (req, res) => {
+    const gone = new AbortController();
+    res.once('close', () => gone.abort());
     try {
       if (req.method === 'GET' && req.url === '/_health')
         return sendAwsJson(res, 200, { queues: store.queues.size }, 'application/json');
@@ -522,7 +533,7 @@ export async function startLocalSqs(
           'com.amazon.coral.service#',
         );
       }
-      sendAwsJson(res, 200, await handler(input), CONTENT_TYPE);
+      sendAwsJson(res, 200, await handler(input, gone.signal), CONTENT_TYPE);
     } catch (error) {
       if (error instanceof AwsError) {
         if (!error.namespace) Object.assign(error, { namespace: NAMESPACE });

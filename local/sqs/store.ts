@@ -93,6 +93,9 @@ const LIMITS: Record<string, [number, number]> = {
   ReceiveMessageWaitTimeSeconds: [0, 20],
 };
 
+export const resourceNotFound = (message: string) =>
+  new AwsError('ResourceNotFoundException', message, 404, 'ResourceNotFoundException;Sender');
+
 export const queueArn = (name: string) => `arn:aws:sqs:${REGION}:${ACCOUNT}:${name}`;
 const nameFromArn = (arn: string) => arn.split(':').at(-1) ?? '';
 
@@ -233,10 +236,14 @@ export class QueueStore {
         );
       }
       if (key === 'RedrivePolicy') {
-        let policy: { deadLetterTargetArn?: string; maxReceiveCount?: number | string };
+        let policy: { deadLetterTargetArn?: unknown; maxReceiveCount?: unknown } | null;
         try {
           policy = JSON.parse(value);
         } catch {
+          policy = null;
+        }
+        // `null`, a number or a list parse as JSON too, but are no map.
+        if (typeof policy !== 'object' || policy === null || Array.isArray(policy)) {
           throw new AwsError(
             'InvalidAttributeValue',
             'Invalid value for the parameter RedrivePolicy. Reason: Redrive policy is not a valid JSON map.',
@@ -245,7 +252,13 @@ export class QueueStore {
           );
         }
         const count = Number(policy.maxReceiveCount);
-        if (!policy.deadLetterTargetArn || !Number.isInteger(count) || count < 1 || count > 1000) {
+        if (
+          typeof policy.deadLetterTargetArn !== 'string' ||
+          !policy.deadLetterTargetArn ||
+          !Number.isInteger(count) ||
+          count < 1 ||
+          count > 1000
+        ) {
           throw new AwsError(
             'InvalidAttributeValue',
             'Invalid value for the parameter RedrivePolicy. Reason: Redrive policy needs deadLetterTargetArn and maxReceiveCount between 1 and 1000.',
@@ -525,7 +538,11 @@ export class QueueStore {
     return target ? { target, maxReceiveCount: Number(policy.maxReceiveCount) } : undefined;
   }
 
-  /** Moves a message to another queue, keeping its id, body, attributes and group. */
+  /**
+   * Moves a message to another queue, keeping its id, body, attributes and group. A standard
+   * queue's dead letter keeps its SentTimestamp, so DLQ retention counts from the first send;
+   * a FIFO queue's restarts, as in SQS.
+   */
   private async move(
     from: QueueState,
     to: QueueState,
@@ -536,7 +553,7 @@ export class QueueStore {
     const now = this.now();
     const moved: StoredMessage = {
       ...message,
-      sentAt: now,
+      sentAt: sourceArn !== undefined && !to.fifo ? message.sentAt : now,
       visibleAt: now,
       receiveCount: 0,
       firstReceiveAt: undefined,
@@ -629,7 +646,7 @@ export class QueueStore {
     throw new AwsError(
       'ReceiptHandleIsInvalid',
       `The input receipt handle "${handle}" is not a valid receipt handle.`,
-      400,
+      404,
       'ReceiptHandleIsInvalid;Sender',
     );
   }
@@ -702,11 +719,7 @@ export class QueueStore {
     }
     const destination = destinationArn ? this.queueByArn(destinationArn) : undefined;
     if (destinationArn && !destination)
-      throw new AwsError(
-        'ResourceNotFoundException',
-        `Destination queue ${destinationArn} does not exist.`,
-        400,
-      );
+      throw resourceNotFound(`Destination queue ${destinationArn} does not exist.`);
     const task: MoveTask = {
       handle: Buffer.from(JSON.stringify({ s: source.name, t: randomUUID() })).toString(
         'base64url',

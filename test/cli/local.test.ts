@@ -1,8 +1,20 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import {
+  CreateSecretCommand,
+  RotateSecretCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import type { SQSRecord } from 'aws-lambda';
+import { describe, expect, it, vi } from 'vitest';
+import {
+  formatLogLine,
+  inEventOrder,
+  jsonLogLine,
+  type LocalLogLine,
+} from '../../cli/commands/local.ts';
 import { signatureHeaders } from '../../local/demo/sign.ts';
 import { loadFixture } from '../support/fixtures.ts';
 
@@ -69,6 +81,26 @@ describe('spine local', () => {
       expect(output).toMatch(/received\s+\/webhooks\/stripe 202/);
       expect(output).toMatch(/queued\s+customers\s+evt_1QkZ7sLkdIwHu7ix4n5nGBQX customer\.created/);
       expect(output).toContain('processed customers  evt_1QkZ7sLkdIwHu7ix4n5nGBQX');
+      // In the order it happened: the request came in, then its event was queued, then applied.
+      expect(output.search(/received\s+\/webhooks\/stripe/)).toBeLessThan(
+        output.search(/queued\s+customers/),
+      );
+      expect(output.search(/queued\s+customers/)).toBeLessThan(output.indexOf('processed'));
+      // A rotation that cannot run is said out loud, not only kept in .spine/.
+      const secrets = new SecretsManagerClient({
+        endpoint: `http://127.0.0.1:${base + 3}`,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+      });
+      await secrets.send(new CreateSecretCommand({ Name: 'probe', SecretString: 'v1' }));
+      await secrets.send(
+        new RotateSecretCommand({ SecretId: 'probe', RotationLambdaARN: 'no-such-rotation' }),
+      );
+      for (let i = 0; i < 100 && !output.includes('rotation  probe'); i++)
+        await new Promise((r) => setTimeout(r, 50));
+      expect(output).toMatch(
+        /rotation {2}probe\s+failed: no local rotation handler for no-such-rotation/,
+      );
       child.kill('SIGINT');
       const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
       expect(code).toBe(0);
@@ -77,5 +109,193 @@ describe('spine local', () => {
       if (child.exitCode === null) child.kill('SIGKILL');
       rmSync(data, { recursive: true, force: true });
     }
+  });
+});
+
+const FREE_PORTS = {
+  PORT: '0',
+  SPINE_SQS_PORT: '0',
+  SPINE_DYNAMODB_PORT: '0',
+  SPINE_SECRETS_MANAGER_PORT: '0',
+  SPINE_ODOO_PORT: '0',
+};
+
+describe('spine local refuses a bad port before starting anything', () => {
+  for (const [args, env, message] of [
+    [['--port', 'abc'], {}, '--port must be a whole number from 0 to 65535, got "abc"'],
+    [
+      [],
+      { SPINE_SQS_PORT: '70000' },
+      'SPINE_SQS_PORT must be a whole number from 0 to 65535, got "70000"',
+    ],
+  ] as const) {
+    it(`${args.join(' ') || Object.keys(env).join(' ')}: exits 2 with "${message}"`, async () => {
+      const data = join(mkdtempSync(join(tmpdir(), 'spine-local-')), 'state');
+      const child = spawn(
+        process.execPath,
+        [join(ROOT, 'cli/bin.mjs'), 'local', '--data', data, ...args],
+        {
+          cwd: ROOT,
+          // Free ports for the rest, so a regression never takes the well-known ones.
+          env: { ...process.env, ...FREE_PORTS, ...env },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      let output = '';
+      child.stdout.on('data', (chunk) => (output += chunk));
+      child.stderr.on('data', (chunk) => (output += chunk));
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      expect(code).toBe(2);
+      expect(output.trim()).toBe(`spine: ${message}`);
+      // Nothing started: the state folder the runtime creates first is not there.
+      expect(existsSync(data)).toBe(false);
+    });
+  }
+});
+
+const envelope = (id: string) => JSON.stringify({ id, type: 'customer.created' });
+const record = (messageId: string, id: string, receives: number) =>
+  ({
+    messageId,
+    body: envelope(id),
+    attributes: { ApproximateReceiveCount: String(receives) },
+  }) as unknown as SQSRecord;
+const request = (accepted: string[]): LocalLogLine => ({
+  kind: 'request',
+  request: {
+    requestId: 'r1',
+    method: 'POST',
+    path: '/webhooks/stripe',
+    status: 202,
+    ms: 40,
+    body: JSON.stringify({ accepted }),
+  },
+});
+const queued = (id: string): LocalLogLine => ({
+  kind: 'queued',
+  flow: 'customers',
+  messageId: `m-${id}`,
+  event: { id, type: 'customer.created' },
+});
+
+describe('spine local log lines', () => {
+  it('prints a request before the events it queued, though the queue reports them first', () => {
+    const printed: string[] = [];
+    const output = inEventOrder((line, at) => printed.push(...formatLogLine(line, at)));
+    output.push(queued('evt_1'));
+    output.push(queued('evt_2'));
+    expect(printed).toEqual([]);
+    output.push(request(['evt_1', 'evt_2']));
+    expect(printed.map((l) => l.split(/\s+/).slice(1, 3).join(' '))).toEqual([
+      'received /webhooks/stripe',
+      'queued customers',
+      'queued customers',
+    ]);
+    expect(printed[1]).toContain('evt_1');
+    expect(printed[2]).toContain('evt_2');
+  });
+
+  it('prints a queued line before the worker finishes the event, and on its own when no request comes', () => {
+    vi.useFakeTimers();
+    try {
+      const printed: string[] = [];
+      const output = inEventOrder((line, at) => printed.push(...formatLogLine(line, at)), 500);
+      output.push(queued('evt_1'));
+      output.push({
+        kind: 'batch',
+        flow: 'customers',
+        outcome: {
+          functionName: 'worker',
+          records: [record('m-evt_1', 'evt_1', 1)],
+          failed: [],
+          ms: 12,
+        },
+      });
+      expect(printed.map((l) => l.split(/\s+/)[1])).toEqual(['queued', 'processed']);
+      output.push(queued('evt_replayed'));
+      expect(printed).toHaveLength(2);
+      vi.advanceTimersByTime(500);
+      expect(printed[2]).toMatch(/queued\s+customers\s+evt_replayed/);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('says a failure on the last receive goes to the DLQ, and earlier ones are retried', () => {
+    const at = new Date('2026-01-02T03:04:05Z');
+    const lines = formatLogLine(
+      {
+        kind: 'batch',
+        flow: 'customers',
+        outcome: {
+          functionName: 'worker',
+          records: [record('m1', 'evt_early', 2), record('m2', 'evt_last', 5)],
+          failed: ['m1', 'm2'],
+          error: new Error('Odoo said no'),
+          ms: 30,
+        },
+      },
+      at,
+      5,
+    );
+    expect(lines).toEqual([
+      '03:04:05 failed    customers  evt_early (receive 2 of 5: Odoo said no; retried after the visibility timeout)',
+      '03:04:05 failed    customers  evt_last (receive the last of 5: Odoo said no; dead-lettered to the customers DLQ after the visibility timeout)',
+    ]);
+  });
+
+  it('gives every --json line a timestamp and names a batch by its events', () => {
+    const at = new Date('2026-01-02T03:04:05.000Z');
+    expect(
+      jsonLogLine(
+        {
+          kind: 'batch',
+          flow: 'customers',
+          outcome: {
+            functionName: 'worker',
+            records: [record('m1', 'evt_1', 1), record('m2', 'evt_2', 1)],
+            failed: ['m2'],
+            ms: 30,
+          },
+        },
+        at,
+      ),
+    ).toEqual({
+      timestamp: '2026-01-02T03:04:05.000Z',
+      kind: 'batch',
+      flow: 'customers',
+      ms: 30,
+      events: ['evt_1', 'evt_2'],
+      failed: ['evt_2'],
+    });
+    // A request line carries the time it arrived, before anything it queued.
+    expect(jsonLogLine(request(['evt_1']), at)).toMatchObject({
+      timestamp: '2026-01-02T03:04:04.960Z',
+      kind: 'request',
+    });
+    expect(jsonLogLine(queued('evt_1'), at)).toMatchObject({
+      timestamp: '2026-01-02T03:04:05.000Z',
+      kind: 'queued',
+    });
+  });
+
+  it('prints a failed rotation with the secret, the step and the error', () => {
+    expect(
+      formatLogLine(
+        {
+          kind: 'rotation-failed',
+          failure: {
+            secretName: 'spine/local/odoo',
+            secretArn: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:spine/local/odoo-abc',
+            versionId: 'v2',
+            step: 'testSecret',
+            error: 'login refused',
+          },
+        },
+        new Date('2026-01-02T03:04:05Z'),
+      ),
+    ).toEqual([
+      '03:04:05 rotation  spine/local/odoo failed at testSecret: login refused — AWSCURRENT is unchanged; version v2 stays AWSPENDING and the next RotateSecret retries it',
+    ]);
   });
 });

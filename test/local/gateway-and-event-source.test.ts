@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import {
   CreateQueueCommand,
   ReceiveMessageCommand,
@@ -8,10 +9,27 @@ import {
 import type { APIGatewayProxyEventV2, SQSEvent } from 'aws-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type BatchOutcome, startEventSource } from '../../local/event-source.ts';
-import { startGateway } from '../../local/gateway.ts';
+import { type GatewayRequestLog, startGateway } from '../../local/gateway.ts';
 import { startLocalSqs } from '../../local/sqs/server.ts';
 
 const cleanups: (() => Promise<void>)[] = [];
+
+/** Writes raw bytes to a server, then either reads the whole answer or drops the connection. */
+function rawHttp(port: number, text: string | Buffer, hangUp = false): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let answer = '';
+    socket.on('data', (chunk) => (answer += chunk));
+    socket.on('end', () => resolve(answer));
+    socket.on('error', reject);
+    socket.write(text, () => {
+      if (hangUp) {
+        socket.destroy();
+        resolve('');
+      }
+    });
+  });
+}
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
@@ -117,6 +135,108 @@ describe('local gateway', () => {
     const failed = await fetch(`${gateway.url}/webhooks/broken`, { method: 'POST', body: '{}' });
     expect(failed.status).toBe(500);
     expect(await failed.json()).toEqual({ message: 'Internal Server Error' });
+  });
+
+  it('answers a malformed path with 400 and a half-sent body without dying, then keeps serving', async () => {
+    const calls: string[] = [];
+    const logs: GatewayRequestLog[] = [];
+    let aborted: () => void = () => {};
+    const abortLogged = new Promise<void>((resolve) => (aborted = resolve));
+    const gateway = await startGateway({
+      routes: [
+        {
+          method: 'POST',
+          path: '/webhooks/{source}',
+          functionName: 'receiver',
+          handler: async (event) => {
+            calls.push(event.pathParameters?.source ?? '');
+            return { statusCode: 202, body: '{}' };
+          },
+        },
+      ],
+      onRequest: (log) => {
+        logs.push(log);
+        if (log.path === '/webhooks/cut') aborted();
+      },
+    });
+    cleanups.push(() => gateway.stop());
+    const malformed = await rawHttp(
+      gateway.port,
+      'POST /webhooks/%E0%A4%A HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n',
+    );
+    expect(malformed).toMatch(/^HTTP\/1\.1 400 /);
+    expect(JSON.parse(malformed.slice(malformed.indexOf('\r\n\r\n') + 4))).toEqual({
+      message: 'Bad Request: the path is not valid percent-encoded UTF-8',
+    });
+    await rawHttp(
+      gateway.port,
+      'POST /webhooks/cut HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n{"id"',
+      true,
+    );
+    await abortLogged;
+    expect(
+      (await fetch(`${gateway.url}/webhooks/stripe`, { method: 'POST', body: '{}' })).status,
+    ).toBe(202);
+    expect(calls).toEqual(['stripe']);
+    expect(logs.map((l) => [l.path, l.status])).toEqual([
+      ['/webhooks/%E0%A4%A', 400],
+      ['/webhooks/cut', 400],
+      ['/webhooks/stripe', 202],
+    ]);
+  });
+
+  it('answers 500 in JSON and logs it when the gateway itself fails, and keeps serving', async () => {
+    const logs: GatewayRequestLog[] = [];
+    const gateway = await startGateway({
+      routes: [],
+      local: {
+        'GET /_spine/health': () => {
+          throw new Error('health exploded');
+        },
+      },
+      onRequest: (log) => logs.push(log),
+    });
+    cleanups.push(() => gateway.stop());
+    const failed = await fetch(`${gateway.url}/_spine/health`);
+    expect(failed.status).toBe(500);
+    expect(await failed.json()).toEqual({ message: 'Internal Server Error' });
+    expect(logs).toMatchObject([
+      { path: '/_spine/health', status: 500, body: expect.stringContaining('health exploded') },
+    ]);
+    expect((await fetch(`${gateway.url}/nowhere`)).status).toBe(404);
+  });
+
+  it('passes a body that is not UTF-8 as base64 even when it claims to be JSON, and a domain prefix without the port', async () => {
+    const events: APIGatewayProxyEventV2[] = [];
+    const gateway = await startGateway({
+      routes: [
+        {
+          method: 'POST',
+          path: '/webhooks/{source}',
+          functionName: 'receiver',
+          handler: async (event) => {
+            events.push(event);
+            return { statusCode: 200, body: '' };
+          },
+        },
+      ],
+    });
+    cleanups.push(() => gateway.stop());
+    const bytes = Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]);
+    await fetch(`http://localhost:${gateway.port}/webhooks/x`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: bytes,
+    });
+    await fetch(`${gateway.url}/webhooks/y`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: '{"name":"Zoë"}',
+    });
+    expect(events[0]).toMatchObject({ body: bytes.toString('base64'), isBase64Encoded: true });
+    expect(Buffer.from(events[0]?.body ?? '', 'base64')).toEqual(bytes);
+    expect(events[0]?.requestContext.domainPrefix).toBe('localhost');
+    expect(events[1]).toMatchObject({ body: '{"name":"Zoë"}', isBase64Encoded: false });
   });
 });
 

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import {
   CreateSecretCommand,
   DescribeSecretCommand,
@@ -13,6 +14,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   type LocalSecretsManager,
   type RotationEvent,
+  type RotationFailure,
   startLocalSecretsManager,
 } from '../../local/secrets-manager.ts';
 
@@ -181,8 +183,10 @@ describe('local Secrets Manager with @aws-sdk/client-secrets-manager', () => {
     ).toBeInstanceOf(Date);
   });
 
-  it('leaves AWSCURRENT working when a rotation fails its test, and retries the same rotation next time', async () => {
-    await client.send(
+  it('leaves AWSCURRENT working when a rotation fails its test, says so, and retries the same rotation next time', async () => {
+    const failures: RotationFailure[] = [];
+    manager.events.on('rotation-failed', (failure: RotationFailure) => failures.push(failure));
+    const created = await client.send(
       new CreateSecretCommand({ Name: 'odoo', SecretString: '{"password":"old"}' }),
     );
     failTest = true;
@@ -190,6 +194,21 @@ describe('local Secrets Manager with @aws-sdk/client-secrets-manager', () => {
       new RotateSecretCommand({ SecretId: 'odoo', RotationLambdaARN: 'rotate-odoo' }),
     );
     await manager.rotationsSettled();
+    expect(failures).toEqual([
+      {
+        secretName: 'odoo',
+        secretArn: created.ARN,
+        versionId: first.VersionId,
+        step: 'testSecret',
+        error: 'the new password does not work',
+      },
+    ]);
+    // As in AWS: the pending version waits, labelled AWSPENDING, for the next attempt.
+    expect(
+      (await client.send(new DescribeSecretCommand({ SecretId: 'odoo' }))).VersionIdsToStages?.[
+        first.VersionId as string
+      ],
+    ).toEqual(['AWSPENDING']);
     expect((await client.send(new GetSecretValueCommand({ SecretId: 'odoo' }))).SecretString).toBe(
       '{"password":"old"}',
     );
@@ -200,5 +219,72 @@ describe('local Secrets Manager with @aws-sdk/client-secrets-manager', () => {
     expect((await client.send(new GetSecretValueCommand({ SecretId: 'odoo' }))).VersionId).toBe(
       first.VersionId,
     );
+  });
+});
+
+describe('local Secrets Manager input checks', () => {
+  async function raw(action: string, input: unknown) {
+    const response = await fetch(manager.url, {
+      method: 'POST',
+      headers: {
+        'Content-Type': 'application/x-amz-json-1.1',
+        'X-Amz-Target': `secretsmanager.${action}`,
+      },
+      body: JSON.stringify(input),
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  }
+
+  it('refuses wrongly typed stages and rotation rules, and a string and a binary value together', async () => {
+    await client.send(new CreateSecretCommand({ Name: 'typed', SecretString: 'v1' }));
+    expect(
+      await raw('PutSecretValue', { SecretId: 'typed', SecretString: 'v2', VersionStages: [5] }),
+    ).toMatchObject({
+      status: 400,
+      body: { __type: 'com.amazon.coral.service#SerializationException' },
+    });
+    expect(
+      await raw('PutSecretValue', { SecretId: 'typed', SecretString: 'v2', SecretBinary: 'djI=' }),
+    ).toMatchObject({ status: 400, body: { __type: 'InvalidParameterException' } });
+    expect(
+      await raw('CreateSecret', { Name: 'both', SecretString: 'v', SecretBinary: 'dg==' }),
+    ).toMatchObject({ status: 400, body: { __type: 'InvalidParameterException' } });
+    expect(
+      await raw('RotateSecret', {
+        SecretId: 'typed',
+        RotationLambdaARN: 'rotate-odoo',
+        RotationRules: 'daily',
+      }),
+    ).toMatchObject({
+      status: 400,
+      body: { __type: 'com.amazon.coral.service#SerializationException' },
+    });
+    expect(
+      await raw('RotateSecret', {
+        SecretId: 'typed',
+        RotationLambdaARN: 'rotate-odoo',
+        RotationRules: { AutomaticallyAfterDays: 0 },
+      }),
+    ).toMatchObject({ status: 400, body: { __type: 'InvalidParameterException' } });
+    // Nothing of the refused calls stuck: no rotation set up, one version, still v1.
+    const described = await client.send(new DescribeSecretCommand({ SecretId: 'typed' }));
+    expect(described.RotationEnabled).toBe(false);
+    expect(Object.keys(described.VersionIdsToStages ?? {})).toHaveLength(1);
+    expect((await client.send(new GetSecretValueCommand({ SecretId: 'typed' }))).SecretString).toBe(
+      'v1',
+    );
+    expect((await raw('ListSecrets', {})).body.SecretList).toHaveLength(1);
+  });
+
+  it('survives a client that announces a long body and hangs up', async () => {
+    const socket = connect(manager.port, '127.0.0.1');
+    await new Promise<void>((resolve) =>
+      socket.write(
+        'POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: secretsmanager.ListSecrets\r\nContent-Length: 100000\r\n\r\n{"Ma',
+        () => resolve(),
+      ),
+    );
+    socket.destroy();
+    expect((await raw('ListSecrets', {})).status).toBe(200);
   });
 });

@@ -1,9 +1,12 @@
 import { fork } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  ChangeMessageVisibilityBatchCommand,
   ChangeMessageVisibilityCommand,
   CreateQueueCommand,
   DeleteMessageCommand,
@@ -21,6 +24,7 @@ import {
 import { Consumer } from 'sqs-consumer';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type LocalSqs, startLocalSqs } from '../../local/sqs/server.ts';
+import { QueueStore } from '../../local/sqs/store.ts';
 
 let sqs: LocalSqs;
 let client: SQSClient;
@@ -366,6 +370,153 @@ describe('local SQS with @aws-sdk/client-sqs', () => {
     ).toBeTruthy();
   });
 
+  it('refuses malformed receive lists before taking a message, so the message stays available', async () => {
+    const { QueueUrl } = await client.send(new CreateQueueCommand({ QueueName: 'lists' }));
+    await client.send(new SendMessageCommand({ QueueUrl, MessageBody: 'keep me' }));
+    for (const list of [
+      { MessageAttributeNames: [null] },
+      { AttributeNames: [1, 2] },
+      { MessageSystemAttributeNames: [{}] },
+    ]) {
+      expect(
+        await raw('AmazonSQS.ReceiveMessage', JSON.stringify({ QueueUrl, ...list })),
+      ).toMatchObject({
+        status: 400,
+        body: { __type: 'com.amazon.coral.service#SerializationException' },
+      });
+    }
+    const [message] =
+      (
+        await client.send(
+          new ReceiveMessageCommand({
+            QueueUrl,
+            MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+          }),
+        )
+      ).Messages ?? [];
+    expect(message?.Body).toBe('keep me');
+    expect(message?.Attributes?.ApproximateReceiveCount).toBe('1');
+  });
+
+  it('answers bad attribute values, tokens and batch entries as AWS does', async () => {
+    const { QueueUrl } = await client.send(new CreateQueueCommand({ QueueName: 'picky' }));
+    expect(
+      await raw(
+        'AmazonSQS.SetQueueAttributes',
+        JSON.stringify({ QueueUrl, Attributes: { RedrivePolicy: 'null' } }),
+      ),
+    ).toMatchObject({
+      status: 400,
+      body: { __type: 'com.amazonaws.sqs#InvalidAttributeValue' },
+      queryError: 'InvalidAttributeValue;Sender',
+    });
+    expect(
+      await raw(
+        'AmazonSQS.SetQueueAttributes',
+        JSON.stringify({
+          QueueUrl,
+          Attributes: { RedrivePolicy: '{"deadLetterTargetArn":5,"maxReceiveCount":3}' },
+        }),
+      ),
+    ).toMatchObject({ status: 400, body: { __type: 'com.amazonaws.sqs#InvalidAttributeValue' } });
+    await expect(
+      client.send(new ListQueuesCommand({ NextToken: 'abc', MaxResults: 10 })),
+    ).rejects.toMatchObject({
+      name: 'InvalidParameterValue',
+      message: 'Invalid NextToken value.',
+      $metadata: { httpStatusCode: 400 },
+    });
+    expect(
+      await raw(
+        'AmazonSQS.SendMessage',
+        JSON.stringify({
+          QueueUrl,
+          MessageBody: 'x',
+          MessageAttributes: { sig: { DataType: 'Binary', BinaryValue: 'not base64!' } },
+        }),
+      ),
+    ).toMatchObject({ status: 400, queryError: 'InvalidParameterValue;Sender' });
+    await client.send(new SendMessageCommand({ QueueUrl, MessageBody: 'm' }));
+    const [message] = (await client.send(new ReceiveMessageCommand({ QueueUrl }))).Messages ?? [];
+    const changed = await raw(
+      'AmazonSQS.ChangeMessageVisibilityBatch',
+      JSON.stringify({ QueueUrl, Entries: [{ Id: 'a', ReceiptHandle: message?.ReceiptHandle }] }),
+    );
+    expect(changed.body).toMatchObject({
+      Successful: [],
+      Failed: [{ Id: 'a', Code: 'MissingParameter', SenderFault: true }],
+    });
+    // The message stays in flight: nothing reset its visibility to 0.
+    expect((await client.send(new ReceiveMessageCommand({ QueueUrl }))).Messages ?? []).toEqual([]);
+    const ok = await client.send(
+      new ChangeMessageVisibilityBatchCommand({
+        QueueUrl,
+        Entries: [{ Id: 'a', ReceiptHandle: message?.ReceiptHandle, VisibilityTimeout: 0 }],
+      }),
+    );
+    expect(ok.Successful).toEqual([{ Id: 'a' }]);
+  });
+
+  it('answers an invalid receipt handle and a missing move-task resource with 404, as the SDK model says', async () => {
+    const { QueueUrl } = await client.send(new CreateQueueCommand({ QueueName: 'statuses' }));
+    await expect(
+      client.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: 'not-a-handle' })),
+    ).rejects.toMatchObject({ name: 'ReceiptHandleIsInvalid', $metadata: { httpStatusCode: 404 } });
+    for (const [target, input] of [
+      ['AmazonSQS.StartMessageMoveTask', { SourceArn: arn('nowhere') }],
+      ['AmazonSQS.ListMessageMoveTasks', { SourceArn: arn('nowhere') }],
+      ['AmazonSQS.CancelMessageMoveTask', { TaskHandle: 'gone' }],
+    ] as const) {
+      expect(await raw(target, JSON.stringify(input))).toMatchObject({
+        status: 404,
+        body: { __type: 'com.amazonaws.sqs#ResourceNotFoundException' },
+        queryError: 'ResourceNotFoundException;Sender',
+      });
+    }
+  });
+
+  it('hands no message to a long poll whose client has gone', async () => {
+    const { QueueUrl } = await client.send(new CreateQueueCommand({ QueueName: 'abandoned' }));
+    const waiting = () => sqs.store.events.listenerCount('change');
+    const poll = request(sqs.url, {
+      method: 'POST',
+      headers: {
+        'Content-Type': 'application/x-amz-json-1.0',
+        'X-Amz-Target': 'AmazonSQS.ReceiveMessage',
+      },
+    });
+    poll.on('error', () => {});
+    poll.end(JSON.stringify({ QueueUrl, WaitTimeSeconds: 10 }));
+    while (waiting() === 0) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((resolve) => poll.destroy().once('close', resolve));
+    // A full request on a new connection: by its answer the server has read the hang-up.
+    await client.send(new ListQueuesCommand({}));
+    await client.send(new SendMessageCommand({ QueueUrl, MessageBody: 'for the living' }));
+    const [message] =
+      (
+        await client.send(
+          new ReceiveMessageCommand({
+            QueueUrl,
+            MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+          }),
+        )
+      ).Messages ?? [];
+    expect(message?.Body).toBe('for the living');
+    expect(message?.Attributes?.ApproximateReceiveCount).toBe('1');
+  });
+
+  it('survives a client that announces a long body and hangs up', async () => {
+    const socket = connect(sqs.port, '127.0.0.1');
+    await new Promise<void>((resolve) =>
+      socket.write(
+        'POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: AmazonSQS.ListQueues\r\nContent-Length: 100000\r\n\r\n{"Qu',
+        () => resolve(),
+      ),
+    );
+    socket.destroy();
+    expect((await client.send(new ListQueuesCommand({}))).QueueUrls ?? []).toEqual([]);
+  });
+
   it('is consumed by sqs-consumer, a third-party consumer library', async () => {
     const { QueueUrl } = await client.send(new CreateQueueCommand({ QueueName: 'consumed' }));
     for (let i = 0; i < 5; i++)
@@ -396,6 +547,39 @@ describe('local SQS with @aws-sdk/client-sqs', () => {
       ApproximateNumberOfMessages: '0',
       ApproximateNumberOfMessagesNotVisible: '0',
     });
+  });
+});
+
+describe('local SQS dead-lettering', () => {
+  async function deadLetter(fifo: boolean) {
+    let now = 1_000;
+    const store = new QueueStore({ now: () => now });
+    const suffix = fifo ? '.fifo' : '';
+    const dlq = await store.createQueue(`dead${suffix}`, fifo ? { FifoQueue: 'true' } : {});
+    const queue = await store.createQueue(`live${suffix}`, {
+      ...(fifo ? { FifoQueue: 'true' } : {}),
+      VisibilityTimeout: '0',
+      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: arn(dlq.name), maxReceiveCount: 1 }),
+    });
+    await store.send(queue, {
+      body: 'poison',
+      ...(fifo ? { groupId: 'g', dedupId: 'd' } : {}),
+    });
+    now = 2_000;
+    await store.receive(queue, { max: 1 });
+    now = 3_000;
+    await store.receive(queue, { max: 1 });
+    const [dead] = await store.receive(dlq, { max: 1 });
+    store.close();
+    return dead?.message.sentAt;
+  }
+
+  it('keeps the original SentTimestamp of a standard queue message, so DLQ retention counts from the first send', async () => {
+    expect(await deadLetter(false)).toBe(1_000);
+  });
+
+  it('restarts the SentTimestamp of a FIFO message when it reaches the DLQ', async () => {
+    expect(await deadLetter(true)).toBe(3_000);
   });
 });
 
