@@ -2,6 +2,7 @@
  * Runs the replay state machine locally: the same ASL definition the CDK stack deploys,
  * executed by aws-local-stepfunctions, its task states running the replay handler in-process.
  */
+import type { ReplayOutcome } from '../functions/replay/replay.ts';
 import { type ReplayFlowQueues, replayDefinition } from '../infra/replay/definition.ts';
 
 export interface ReplayProgress {
@@ -9,13 +10,7 @@ export interface ReplayProgress {
   readonly totals: { readonly replayed: number; readonly skipped: number; readonly parked: number };
 }
 
-export interface ReplayResult {
-  readonly replayed: number;
-  readonly skipped: number;
-  readonly parked: number;
-  readonly remaining: number;
-  readonly dryRun: boolean;
-}
+export type { ReplayOutcome as ReplayResult } from '../functions/replay/replay.ts';
 
 // aws-local-stepfunctions needs Promise.withResolvers, which Node 20 lacks (Lambda's Node 22 has it).
 function polyfillWithResolvers(): void {
@@ -38,7 +33,7 @@ export async function runReplayLocally(options: {
   readonly onProgress?: (progress: ReplayProgress) => void;
   /** An ASL definition to run instead, such as the one a synthesised template holds. */
   readonly definition?: Record<string, unknown>;
-}): Promise<ReplayResult> {
+}): Promise<ReplayOutcome> {
   polyfillWithResolvers();
   const { StateMachine } = await import('aws-local-stepfunctions');
   const { handler } = await import('../functions/handlers/replay.ts');
@@ -53,18 +48,18 @@ export async function runReplayLocally(options: {
   const execution = machine.run(options.input as never, {
     overrides: {
       taskResourceLocalHandlers: {
+        // The task's Parameters already made the handler's event: {action, state}.
         ReplayTurn: async (input) => {
-          const state = await handler({ ...(input as object), action: 'turn' } as never);
+          const state = await handler(input as never);
           options.onProgress?.({
             turn: ++turn,
             totals: (state as { totals: ReplayProgress['totals'] }).totals,
           });
           return state as never;
         },
-        Finish: async (input) =>
-          (await handler({ ...(input as object), action: 'finish' } as never)) as never,
+        Finish: async (input) => (await handler(input as never)) as never,
       },
     },
   });
-  return (await execution.result) as unknown as ReplayResult;
+  return (await execution.result) as unknown as ReplayOutcome;
 }

@@ -1,31 +1,19 @@
 /** `spine reconcile`: does Odoo hold what lineage says was applied? A table, or --json. */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
+import { findProjectRoot } from '../contracts/project.ts';
+import { defaultGatewayUrl, GATEWAY_OPTION_HELP, readLocalHealth } from '../local-runtime.ts';
 import { printLine } from './output.ts';
 
 interface ReconcileOptions {
   day?: string;
   contract?: string[];
   json?: boolean;
+  env?: string;
+  /** The former name of --env, still taken. */
   stage?: string;
-}
-
-async function localHealth(): Promise<{ dynamodb: string; secretsmanager: string }> {
-  const gateway = process.env.SPINE_GATEWAY_URL ?? `http://127.0.0.1:${process.env.PORT ?? 3000}`;
-  try {
-    const health = (await (await fetch(`${gateway}/_spine/health`)).json()) as {
-      dynamodb?: string;
-      secretsmanager?: string;
-    };
-    if (health.dynamodb && health.secretsmanager)
-      return { dynamodb: health.dynamodb, secretsmanager: health.secretsmanager };
-  } catch {
-    // not running
-  }
-  throw new Error(
-    `no local Spine answers at ${gateway}; start it with \`npm start\`, or pass --stage <env> for AWS`,
-  );
+  gateway?: string;
 }
 
 export function registerReconcileCommand(program: Command): void {
@@ -36,20 +24,44 @@ export function registerReconcileCommand(program: Command): void {
     )
     .option('--day <yyyy-mm-dd>', 'the day of the events (default: today, UTC)')
     .option('--contract <id...>', 'only these contracts (default: every contract that counts)')
-    .option('--stage <name>', 'a deployed environment instead of the running spine local')
+    .option('--gateway <url>', GATEWAY_OPTION_HELP)
+    .option(
+      '--env <name>',
+      'a deployed environment of cdk.json (dev, staging, prod) instead of the running spine local',
+    )
+    .addOption(new Option('--stage <name>', 'the former name of --env').hideHelp())
     .option('--json', 'print the reports as JSON')
     .addHelpText(
       'after',
       `
+Without --env it reads the running \`spine local\` (start it with \`npm start\`; --gateway finds
+one on another port). With --env it reads that environment in AWS, with credentials from the
+default AWS provider chain.
+
 Each report gives matched records, events missing in Odoo, records unexpected in Odoo, and
 value differences (the contract's reconcile.sum field), with the event ids behind them.
 Exit status: 0 when everything matches, 1 when anything differs.`,
     )
-    .action(async (options: ReconcileOptions) => {
+    .action(async (options: ReconcileOptions, command: Command) => {
       const day = options.day ?? new Date().toISOString().slice(0, 10);
       if (!/^\d{4}-\d{2}-\d{2}$/.test(day))
         throw new Error(`--day takes a date as YYYY-MM-DD, got "${day}"`);
-      const stage = options.stage ?? 'local';
+      if (options.env && options.stage && options.env !== options.stage)
+        throw new Error(
+          `--stage is the former name of --env; got --env ${options.env} and --stage ${options.stage}`,
+        );
+      const envName = options.env ?? options.stage;
+      if (envName && options.gateway)
+        throw new Error(
+          '--env reconciles a deployed environment and --gateway a spine local; give one or the other',
+        );
+      const deployed = envName
+        ? await (await import('../deployed-environment.ts')).readDeployedEnvironment(
+            command.optsWithGlobals<{ root?: string }>().root ?? findProjectRoot(),
+            envName,
+          )
+        : undefined;
+      const stage = deployed?.name ?? 'local';
       const [
         { loadContractRegistry },
         { DynamoDbLineageStore },
@@ -63,13 +75,23 @@ Exit status: 0 when everything matches, 1 when anything differs.`,
         import('../../functions/reconcile/reconcile.ts'),
         import('../../functions/platform/names.ts'),
       ]);
-      const local = options.stage ? undefined : await localHealth();
+      const local = deployed
+        ? undefined
+        : await readLocalHealth(
+            options.gateway ?? defaultGatewayUrl(),
+            ', or pass --env <name> for a deployed environment',
+          );
       const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+      // A deployed environment: its region from cdk.json, credentials from the default chain.
       const dynamo = new DynamoDBClient(
-        local ? { endpoint: local.dynamodb, region: 'us-east-1', credentials } : {},
+        local
+          ? { endpoint: local.dynamodb, region: 'us-east-1', credentials }
+          : { region: deployed?.region },
       );
       const secrets = new SecretsManagerClient(
-        local ? { endpoint: local.secretsmanager, region: 'us-east-1', credentials } : {},
+        local
+          ? { endpoint: local.secretsmanager, region: 'us-east-1', credentials }
+          : { region: deployed?.region },
       );
       const credential = JSON.parse(
         (await secrets.send(new GetSecretValueCommand({ SecretId: names.odooSecretName(stage) })))

@@ -5,18 +5,19 @@ import { metrics } from '../platform/powertools.ts';
 import { SqsReplayQueues } from '../platform/replay-queues.ts';
 import { finishReplay, type ReplayState, replayTurn } from '../replay/replay.ts';
 
-export async function handler(event: ReplayState & { action: 'turn' | 'finish' }) {
+export async function handler(event: { action: 'turn' | 'finish'; state: ReplayState }) {
+  const { state } = event;
   const container = getContainer();
   const sqs = new SqsReplayQueues(container.sqs);
-  if (event.action === 'finish') return finishReplay(event, { sqs });
-  const next = await replayTurn(event, { sqs, lineage: container.lineage });
-  if (!event.config.dryRun) {
+  if (event.action === 'finish') return finishReplay(state, { sqs });
+  const next = await replayTurn(state, { sqs, lineage: container.lineage });
+  if (!state.config.dryRun) {
     // What this turn moved, per flow, for the dashboard (the totals run across turns).
     for (const name of ['replayed', 'parked'] as const) {
-      const moved = next.totals[name] - event.totals[name];
+      const moved = next.totals[name] - state.totals[name];
       if (moved <= 0) continue;
       const single = metrics.singleMetric();
-      single.addDimension('flow', event.config.flow);
+      single.addDimension('flow', state.config.flow);
       single.addMetric(name, MetricUnit.Count, moved);
     }
   }

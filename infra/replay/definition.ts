@@ -55,14 +55,11 @@ export function replayDefinition(options: {
   const task = (action: string, next: Record<string, unknown>) => ({
     Type: 'Task',
     Resource: options.functionArn,
-    Parameters: {
-      action: action,
-      'config.$': '$.config',
-      'queues.$': '$.queues',
-      'totals.$': '$.totals',
-      'hidden.$': '$.hidden',
-    },
+    // The whole state: its optional fields (why a run stopped early) reach Finish as they are.
+    Parameters: { action, 'state.$': '$' },
     Retry: [
+      // Input the run cannot act on fails at once: retrying the same input changes nothing.
+      { ErrorEquals: ['ReplayInputError'], MaxAttempts: 0 },
       {
         ErrorEquals: [
           'States.TaskFailed',
@@ -74,7 +71,10 @@ export function replayDefinition(options: {
         BackoffRate: 2,
       },
     ],
-    Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'ReplayFailed' }],
+    Catch: [
+      { ErrorEquals: ['ReplayInputError'], ResultPath: '$.error', Next: 'BadInput' },
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'ReplayFailed' },
+    ],
     ...next,
   });
   return {
@@ -96,17 +96,25 @@ export function replayDefinition(options: {
         Parameters: {
           'config.$': 'States.JsonMerge($.defaults, $.input, false)',
           totals: { replayed: 0, skipped: 0, parked: 0 },
+          // Dead letters sent after this are not the run's to replay (its own failed replays among them).
+          'startedAt.$': '$$.Execution.StartTime',
           hidden: [],
         },
         Next: 'ChooseFlow',
       },
       ChooseFlow: {
         Type: 'Choice',
-        Choices: options.flows.map((flow) => ({
-          Variable: '$.config.flow',
-          StringEquals: flow.name,
-          Next: `Queues_${flow.name}`,
-        })),
+        Choices: [
+          // Without these a start with {} fails on a path error instead of naming the flows.
+          // (Not IsPresent rather than IsPresent false: aws-local-stepfunctions never matches the latter.)
+          { Not: { Variable: '$.config.flow', IsPresent: true }, Next: 'UnknownFlow' },
+          { Not: { Variable: '$.config.flow', IsString: true }, Next: 'UnknownFlow' },
+          ...options.flows.map((flow) => ({
+            Variable: '$.config.flow',
+            StringEquals: flow.name,
+            Next: `Queues_${flow.name}`,
+          })),
+        ],
         Default: 'UnknownFlow',
       },
       ...flowStates,
@@ -121,7 +129,13 @@ export function replayDefinition(options: {
       UnknownFlow: {
         Type: 'Fail',
         Error: 'UnknownFlow',
-        Cause: `The input's "flow" must be one of: ${options.flows.map((f) => f.name).join(', ')}`,
+        Cause: `The input's "flow" must be one of: ${options.flows.map((f) => f.name).join(', ')}; start with {"flow": "${options.flows[0]?.name ?? 'payments'}"}`,
+      },
+      BadInput: {
+        Type: 'Fail',
+        Error: 'ReplayInputError',
+        // The turn's message names the field and what it takes; nothing was replayed.
+        CausePath: '$.error.Cause',
       },
       ReplayFailed: {
         Type: 'Fail',

@@ -108,9 +108,91 @@ describe('DLQ replay, running the state machine definition locally', { timeout: 
     expect(paymentsCount()).toBe(N + 2);
   });
 
-  it('fails with the known flows named when the flow is unknown', async () => {
+  it('replays a still-failing event once per run: its return to the DLQ waits for the next run', async () => {
+    const flow = runtime.flows.find((f) => f.name === 'payments');
+    if (!flow) throw new Error('no payments flow');
+    emulator.faults.set({ failWrites: ['account.payment'], failWritesAs: 'validation' });
+    try {
+      const event = variant(payment, 900);
+      expect((await sendFixture(runtime, event)).status).toBe(202);
+      await waitFor(
+        'the event in the DLQ',
+        async () => (await depth(flow.deadLetterQueueUrl)) === 1,
+      );
+
+      const result = await runReplayLocally({ flows: runtime.flows, input: { flow: 'payments' } });
+
+      expect(result).toMatchObject({ replayed: 1, parked: 0 });
+      const eventId = 'evt_3QkZCxLkdIwHu7ix0Wm4yJtF_900';
+      await waitFor('the replay to fail again', async () =>
+        (await lineage.byEvent('stripe', eventId)).filter((e) => e.stage === 'failed').length >= 2
+          ? (await depth(flow.deadLetterQueueUrl)) === 1
+          : false,
+      );
+      const trail = await lineage.byEvent('stripe', eventId);
+      expect(trail.filter((e) => e.stage === 'replayed').map((e) => e.detail)).toEqual([
+        'replay 1 after odoo-validation',
+      ]);
+      expect(trail.some((e) => e.stage === 'parked')).toBe(false);
+    } finally {
+      emulator.faults.clear();
+    }
+    // The next run takes it again (replay 2), and Odoo has recovered by now.
+    expect(
+      await runReplayLocally({ flows: runtime.flows, input: { flow: 'payments' } }),
+    ).toMatchObject({ replayed: 1, parked: 0 });
+    await waitFor('the DLQ empty', async () => (await depth(flow.deadLetterQueueUrl)) === 0);
+  });
+
+  it('finds a matching event behind one that does not match in the same FIFO group, even with --max 1', async () => {
+    const flow = runtime.flows.find((f) => f.name === 'customers');
+    if (!flow) throw new Error('no customers flow');
+    const ids = (fixture: typeof payment) => ({
+      ...fixture,
+      // A customer of its own: matched by e-mail to the one in Odoo, nothing would be written.
+      raw: fixture.raw
+        .replaceAll(/(evt|cus)_\w+/g, (id) => `${id}_fifo`)
+        .replaceAll(/camille\.durand@/gi, 'fifo.durand@'),
+    });
+    emulator.faults.set({ failWrites: ['res.partner'], failWritesAs: 'validation' });
+    try {
+      // One after the other: in one batch the worker would coalesce the older change away.
+      await sendFixture(runtime, ids(loadFixture('stripe/customer.created')));
+      await waitFor(
+        'the creation in the DLQ',
+        async () => (await depth(flow.deadLetterQueueUrl)) === 1,
+      );
+      await sendFixture(runtime, ids(loadFixture('stripe/customer.updated')));
+      await waitFor('both in the DLQ', async () => (await depth(flow.deadLetterQueueUrl)) === 2);
+    } finally {
+      emulator.faults.clear();
+    }
+
+    const result = await runReplayLocally({
+      flows: runtime.flows,
+      input: { flow: 'customers', filter: { type: 'customer.updated' }, max: 1 },
+    });
+
+    expect(result).toMatchObject({ replayed: 1, skipped: 1 });
+    const trail = await lineage.byEvent('stripe', 'evt_1QkZAqLkdIwHu7ixmFBuZ3rY_fifo');
+    expect(trail.map((e) => e.stage)).toContain('replayed');
+  });
+
+  it('fails with the known flows named when the flow is unknown or missing', async () => {
     await expect(
       runReplayLocally({ flows: runtime.flows, input: { flow: 'invoices' } }),
-    ).rejects.toThrow(/UnknownFlow|customers, orders, payments/);
+    ).rejects.toThrow(/"flow" must be one of: customers, orders, payments/);
+    await expect(runReplayLocally({ flows: runtime.flows, input: {} })).rejects.toThrow(
+      /"flow" must be one of: customers, orders, payments/,
+    );
+  });
+
+  it('fails a run whose filter time is not a time, naming the field, instead of matching nothing', async () => {
+    await expect(
+      runReplayLocally({
+        flows: runtime.flows,
+        input: { flow: 'payments', filter: { olderThan: 'garbage' } },
+      }),
+    ).rejects.toThrow(/filter\.olderThan must be an ISO 8601 date.*got "garbage"/);
   });
 });
