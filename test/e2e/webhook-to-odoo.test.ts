@@ -279,15 +279,27 @@ describe('a webhook becomes exactly one correct change in Odoo, on the local run
     expect(trail.map((e) => e.stage)).toEqual(['received', 'quarantined']);
   });
 
-  it('shows every event that touched a partner, by Odoo record', async () => {
+  it('shows every event that touched a partner, by Odoo record, and the order that refers to it', async () => {
     const [bob] = read('res.partner', [['email', '=ilike', 'bob.norman@example.com']], ['id']);
     const trail = await lineage.byRecord('res.partner', bob?.id as number);
     const sources = new Set(trail.map((e) => e.source));
     expect(sources).toEqual(new Set(['shopify', 'hubspot']));
-    expect(trail.every((e) => e.stage === 'applied')).toBe(true);
-    expect(trail.map((e) => e.eventId)).toEqual(
+    expect(trail.filter((e) => e.stage === 'applied').map((e) => e.eventId)).toEqual(
       expect.arrayContaining(['b54557e4-bdd9-4b37-8a5f-bf7d70bcd043', '3876125541']),
     );
+    const [order] = read('sale.order', [['client_order_ref', '=', '#1001']], ['id']);
+    expect(trail.filter((e) => e.stage === 'related')).toEqual([
+      expect.objectContaining({
+        eventId: '6a1b8f0d-3c2e-4e5f-9a7b-8c6d5e4f3a21',
+        eventType: 'orders/create',
+        detail: `partner_id of sale.order ${order?.id}`,
+      }),
+    ]);
+    // The products the order created have a timeline too.
+    const [product] = read('product.product', [['default_code', '=', 'IPOD2008GREEN']], ['id']);
+    expect(await lineage.byRecord('product.product', product?.id as number)).toEqual([
+      expect.objectContaining({ stage: 'related', outcome: 'created', source: 'shopify' }),
+    ]);
   });
 
   it('keeps every raw personal value out of lineage and logs', async () => {
