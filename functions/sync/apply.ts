@@ -65,6 +65,11 @@ export interface SyncDependencies {
   readonly telemetry: SyncTelemetry;
   readonly logger: Logger;
   readonly now?: () => Date;
+  /**
+   * Overrides whether a failure is retried, when the caller knows more than the error class
+   * (an access denial in the middle of a credential rotation); undefined keeps the class's answer.
+   */
+  readonly retryable?: (error: Error) => boolean | undefined;
 }
 
 interface Work {
@@ -92,10 +97,11 @@ function staleKeyOf(contract: CompiledContract, envelope: Envelope, mapped: obje
 
 const changeOf = (envelope: Envelope) => ({ occurredAt: envelope.time, eventId: envelope.id });
 
-function failure(error: unknown): ApplyOutcome {
+function failure(error: unknown, deps: SyncDependencies): ApplyOutcome {
   const e = error instanceof Error ? error : new Error(String(error));
   const retryable =
-    e instanceof SpineError ? e.retryable : !(e instanceof TypeError || e instanceof SyntaxError);
+    deps.retryable?.(e) ??
+    (e instanceof SpineError ? e.retryable : !(e instanceof TypeError || e instanceof SyntaxError));
   return { kind: 'failed', error: e, retryable };
 }
 
@@ -152,7 +158,7 @@ export async function applyEnvelopes(
         }
         item.staleKey = staleKeyOf(item.contract, envelope, item.mapped);
       } catch (error) {
-        item.outcome = failure(error);
+        item.outcome = failure(error, deps);
       }
     }),
   );
@@ -193,9 +199,10 @@ export async function applyEnvelopes(
         else
           item.outcome = failure(
             new EntityBusy(`${contract.id} ${item.staleKey}`, claim.holder.eventId),
+            deps,
           );
       } catch (error) {
-        item.outcome = failure(error);
+        item.outcome = failure(error, deps);
       }
     }),
   );
@@ -206,7 +213,7 @@ export async function applyEnvelopes(
     try {
       client = await deps.odoo();
     } catch (error) {
-      for (const item of pending) item.outcome = failure(error);
+      for (const item of pending) item.outcome = failure(error, deps);
       return finish(work, deps, now);
     }
     const started = performance.now();
@@ -225,7 +232,7 @@ export async function applyEnvelopes(
       const r = resolved[i];
       item.related = r?.related ?? [];
       if (r && 'values' in r) ready.push({ item, values: r.values });
-      else item.outcome = failure(r?.error);
+      else item.outcome = failure(r?.error, deps);
     });
 
     // One upsert per model; the same external id twice in a batch goes in successive rounds, in order.
@@ -272,13 +279,13 @@ export async function applyEnvelopes(
             }),
           );
         } catch (error) {
-          for (const { item } of round) item.outcome = failure(error);
+          for (const { item } of round) item.outcome = failure(error, deps);
           remaining = later;
           continue;
         }
         round.forEach(({ item }, i) => {
           const result = results[i] as UpsertResult;
-          if (result.status === 'failed') item.outcome = failure(result.error);
+          if (result.status === 'failed') item.outcome = failure(result.error, deps);
           else if (result.status === 'skipped')
             item.outcome = {
               kind: 'skipped',
@@ -313,7 +320,7 @@ async function finish(
   const entries: LineageEntry[] = [];
   for (const item of work) {
     const { envelope } = item;
-    const outcome = item.outcome ?? failure(new Error('not applied'));
+    const outcome = item.outcome ?? failure(new Error('not applied'), deps);
     item.outcome = outcome;
     const base = {
       at: now(),
