@@ -3,7 +3,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Command } from 'commander';
 import type { LineageEntry } from '../../functions/lineage/model.ts';
 import { lineageTableName } from '../../functions/platform/names.ts';
-import { printLine } from './output.ts';
+import { printError, printLine } from './output.ts';
 
 interface LineageOptions {
   json?: boolean;
@@ -68,6 +68,7 @@ Examples:
 
   const run = async (
     command: Command,
+    what: string,
     query: (
       store: import('../../functions/lineage/dynamodb-store.ts').DynamoDbLineageStore,
     ) => Promise<LineageEntry[]>,
@@ -85,9 +86,17 @@ Examples:
         : {},
     );
     const { DynamoDbLineageStore } = await import('../../functions/lineage/dynamodb-store.ts');
-    const entries = await query(
-      new DynamoDbLineageStore(client, options.table ?? lineageTableName(stage)),
-    );
+    const table = options.table ?? lineageTableName(stage);
+    const entries = await query(new DynamoDbLineageStore(client, table));
+    if (entries.length === 0) {
+      // Nothing found is an answer a script must be able to tell from a trail: exit 1.
+      printError(
+        `spine: no lineage for ${what} in ${table}${endpoint ? ` at ${endpoint}` : ''}; check the id, the stage (--stage) and that the event reached Spine`,
+      );
+      if (options.json) printLine('[]');
+      process.exitCode = 1;
+      return;
+    }
     if (options.json) printLine(JSON.stringify(entries, null, 2));
     else for (const line of formatTimeline(entries)) printLine(line);
   };
@@ -96,19 +105,19 @@ Examples:
     .command('event <source> <eventId>')
     .description("every stage of one vendor event, e.g. 'stripe evt_123'")
     .action((source: string, eventId: string, _: unknown, command: Command) =>
-      run(command, (store) => store.byEvent(source, eventId)),
+      run(command, `event ${source} ${eventId}`, (store) => store.byEvent(source, eventId)),
     );
   lineage
     .command('record <model> <id>')
     .description("every event that touched one Odoo record, e.g. 'res.partner 6'")
     .action((model: string, id: string, _: unknown, command: Command) => {
       if (!/^\d+$/.test(id)) throw new Error(`"${id}" is not an Odoo record id (a number)`);
-      return run(command, (store) => store.byRecord(model, Number(id)));
+      return run(command, `record ${model} ${id}`, (store) => store.byRecord(model, Number(id)));
     });
   lineage
     .command('correlation <id>')
     .description('every event of one webhook delivery (its correlation id)')
     .action((id: string, _: unknown, command: Command) =>
-      run(command, (store) => store.byCorrelation(id)),
+      run(command, `correlation id ${id}`, (store) => store.byCorrelation(id)),
     );
 }

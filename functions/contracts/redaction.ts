@@ -58,16 +58,37 @@ function apply(treatment: PiiTreatment, value: unknown, key: RedactionKey): unkn
   }
 }
 
+const piiBeneath = new WeakMap<Shape, boolean>();
+
+/** Whether the schema marks personal data anywhere under this shape. */
+function holdsPii(shape: Shape): boolean {
+  let known = piiBeneath.get(shape);
+  if (known === undefined) {
+    // `x-pii: none` compiles to no treatment, so any treatment marks personal data.
+    known = shape.pii !== undefined;
+    if (!known && shape.kind === 'array') known = holdsPii(shape.items);
+    if (!known && shape.kind === 'object')
+      known =
+        Object.values(shape.properties).some(holdsPii) ||
+        (shape.additional !== undefined && holdsPii(shape.additional));
+    piiBeneath.set(shape, known);
+  }
+  return known;
+}
+
 function walk(shape: Shape, value: unknown, key: RedactionKey): unknown {
   if (shape.pii) return apply(shape.pii, value, key);
-  if (shape.kind === 'value' || value === null || typeof value !== 'object') return value;
-  if (shape.kind === 'array') {
-    if (!Array.isArray(value)) return value;
-    return value.map((item) => walk(shape.items, item, key)).filter((item) => item !== DROPPED);
-  }
-  if (Array.isArray(value)) return value;
+  if (shape.kind === 'value' || value === null || value === undefined) return value;
+  const fits = shape.kind === 'array' ? Array.isArray(value) : isPlainObject(value);
+  // A value of another shape than declared (an address as one string where the schema has an
+  // object of personal fields) cannot be treated field by field: it is dropped whole.
+  if (!fits) return holdsPii(shape) ? DROPPED : value;
+  if (shape.kind === 'array')
+    return (value as unknown[])
+      .map((item) => walk(shape.items, item, key))
+      .filter((item) => item !== DROPPED);
   const kept: Record<string, unknown> = {};
-  for (const [name, child] of Object.entries(value)) {
+  for (const [name, child] of Object.entries(value as Record<string, unknown>)) {
     const childShape = Object.hasOwn(shape.properties, name)
       ? shape.properties[name]
       : shape.additional;
@@ -76,6 +97,10 @@ function walk(shape: Shape, value: unknown, key: RedactionKey): unknown {
     if (redacted !== DROPPED) kept[name] = redacted;
   }
   return kept;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** A redacted copy of `value`; the original is not changed. */

@@ -102,8 +102,16 @@ class Collector {
   }
 }
 
+const deniedIn = (outcomes: readonly ApplyOutcome[]) =>
+  outcomes.flatMap((o, i) =>
+    o.kind === 'failed' && o.error instanceof OdooAccessDenied ? [i] : [],
+  );
+
 async function applyWithFreshCredentials(envelopes: Envelope[]): Promise<ApplyOutcome[]> {
   const container = getContainer();
+  // Set once the credential is known to have just changed, or to be rotating: a denial then is
+  // likely to pass on the next attempt, so it goes back to the queue instead of the DLQ.
+  let credentialInFlux = false;
   const deps = {
     registry: container.registry,
     odoo: () => container.odoo.client(),
@@ -117,14 +125,12 @@ async function applyWithFreshCredentials(envelopes: Envelope[]): Promise<ApplyOu
       odooLatency: (ms: number, dimensions: Record<string, string>) =>
         count('odoo-latency', dimensions, MetricUnit.Milliseconds, ms),
     },
+    retryable: (error: Error) =>
+      error instanceof OdooAccessDenied && credentialInFlux ? true : undefined,
   };
   const outcomes = await applyEnvelopes(envelopes, deps);
-  // The credential may have rotated since it was cached: read it again, once, and retry those.
-  const denied = outcomes.flatMap((o, i) =>
-    o.kind === 'failed' && o.error instanceof OdooAccessDenied ? [i] : [],
-  );
-  if (denied.length > 0) {
-    await container.odoo.refresh();
+  const retryDenied = async () => {
+    const denied = deniedIn(outcomes);
     const retried = await applyEnvelopes(
       denied.map((i) => envelopes[i] as Envelope),
       deps,
@@ -132,6 +138,17 @@ async function applyWithFreshCredentials(envelopes: Envelope[]): Promise<ApplyOu
     denied.forEach((index, j) => {
       outcomes[index] = retried[j] as ApplyOutcome;
     });
+  };
+  if (deniedIn(outcomes).length === 0) return outcomes;
+  // The credential may have rotated since it was cached: read AWSCURRENT again, and retry.
+  credentialInFlux = await container.odoo.refresh();
+  await retryDenied();
+  if (deniedIn(outcomes).length === 0) return outcomes;
+  // Between a password rotation's setSecret and finishSecret, Odoo takes only AWSPENDING. Only
+  // a denial with no rotation in sight, and no credential change just before, is permanent.
+  if (await container.odoo.usePending()) {
+    credentialInFlux = true;
+    await retryDenied();
   }
   return outcomes;
 }
@@ -180,7 +197,8 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
       });
       throw error;
     }
-    logger.appendKeys({ correlationId: envelope.correlationid });
+    // Records are processed in parallel: the correlation id goes on each line, never on the
+    // shared logger (appendKeys would label one record's lines with another's id).
     let executed = false;
     try {
       const result = await process(record, () => {

@@ -38,6 +38,8 @@ export interface DeadLetterReport {
     readonly keyword: string;
     readonly message: string;
   }[];
+  /** Violations left out so that the event itself fits in the message. */
+  readonly violationsOmitted?: number;
 }
 
 export type DeadLetter = Envelope & { readonly spinedeadletter: DeadLetterReport };
@@ -55,6 +57,33 @@ export function envelopeAttributes(
     'spine-replay-count': { DataType: 'Number', StringValue: String(envelope.spinereplaycount) },
     ...(report ? { 'spine-reason': { DataType: 'String', StringValue: report.reason } } : {}),
   };
+}
+
+/** SQS's limit for one message, body and attributes together. */
+export const SQS_MAX_MESSAGE_BYTES = 256 * 1024;
+
+/** The size SQS counts for a message: the body, and each attribute's name, type and value. */
+function messageBytes(body: string, attributes: ReturnType<typeof envelopeAttributes>): number {
+  let size = Buffer.byteLength(body);
+  for (const [name, attribute] of Object.entries(attributes))
+    size +=
+      Buffer.byteLength(name) +
+      Buffer.byteLength(attribute.DataType) +
+      Buffer.byteLength(attribute.StringValue);
+  return size;
+}
+
+/** The size of the message that carries an envelope on a flow queue. */
+export function queuedBytes(envelope: Envelope): number {
+  return messageBytes(JSON.stringify(envelope), envelopeAttributes(envelope));
+}
+
+/** The size of the message that carries an envelope and its report on a DLQ. */
+export function deadLetterBytes(envelope: Envelope, report: DeadLetterReport): number {
+  return messageBytes(
+    JSON.stringify({ ...envelope, spinedeadletter: report }),
+    envelopeAttributes(envelope, report),
+  );
 }
 
 export function parseEnvelope(body: string): Envelope {

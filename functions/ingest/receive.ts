@@ -11,14 +11,29 @@ import { type RedactionKey, redact } from '../contracts/redaction.ts';
 import type { ContractRegistry } from '../contracts/registry.ts';
 import { SignatureError } from '../errors/signature-error.ts';
 import type { LineageEntry, LineageStore } from '../lineage/model.ts';
-import type { DeadLetterReport, Envelope } from './envelope.ts';
+import {
+  type DeadLetterReport,
+  deadLetterBytes,
+  type Envelope,
+  queuedBytes,
+  SQS_MAX_MESSAGE_BYTES,
+} from './envelope.ts';
 import { parseEventJson } from './event-json.ts';
 import type { EnvelopeQueues, ReceiverTelemetry, WebhookSecrets } from './ports.ts';
 import { SIGNATURE_VERIFIERS } from './signatures/index.ts';
 
-/** Above this a body cannot fit on a queue (256 KiB per message, with the envelope around it). */
-export const MAX_BODY_BYTES = 1024 * 1024;
-const MAX_EVENT_BYTES = 240 * 1024;
+/** Room beside the event in a queue message: the envelope's fields, the attributes, a short report. */
+const ENVELOPE_RESERVE_BYTES = 16 * 1024;
+/**
+ * The largest body accepted. Every accepted event must be storable whole in one SQS message
+ * (on the flow queue, or on the DLQ with its violation report when it breaks its contract), so
+ * a larger body is refused with 413 rather than accepted and then never stored.
+ */
+export const MAX_BODY_BYTES = SQS_MAX_MESSAGE_BYTES - ENVELOPE_RESERVE_BYTES;
+/** Violations named in a lineage entry; the DLQ report keeps all that fit. */
+const VIOLATIONS_IN_LINEAGE = 20;
+/** An event type kept as a metric dimension; anything else is counted as `other`. */
+const METRIC_TYPE = /^[\w.:-]{1,64}$/;
 
 export interface WebhookRequest {
   readonly source: string;
@@ -53,11 +68,38 @@ export interface ReceiverDependencies {
 
 const answer = (status: number, body: Record<string, unknown>): WebhookAnswer => ({ status, body });
 
+/**
+ * The DLQ report of an event, cut to fit beside the event in one message: the event is what
+ * must not be lost, so violations are left out (and counted) before anything else. Undefined
+ * when even the event alone does not fit.
+ */
+function fittingReport(envelope: Envelope, report: DeadLetterReport): DeadLetterReport | undefined {
+  if (deadLetterBytes(envelope, report) <= SQS_MAX_MESSAGE_BYTES) return report;
+  const all = report.violations ?? [];
+  let low = 0;
+  let high = all.length;
+  const cut = (kept: number): DeadLetterReport => ({
+    ...report,
+    violations: all.slice(0, kept),
+    violationsOmitted: all.length - kept,
+  });
+  if (deadLetterBytes(envelope, cut(0)) > SQS_MAX_MESSAGE_BYTES) return undefined;
+  // The most violations that still fit.
+  while (low < high) {
+    const mid = Math.ceil((low + high) / 2);
+    if (deadLetterBytes(envelope, cut(mid)) <= SQS_MAX_MESSAGE_BYTES) low = mid;
+    else high = mid - 1;
+  }
+  return cut(low);
+}
+
 interface Routed {
   readonly contract: CompiledContract;
   readonly envelope: Envelope;
-  readonly violations: DeadLetterReport['violations'];
+  readonly violations: NonNullable<DeadLetterReport['violations']>;
   readonly raw: unknown;
+  /** For an invalid event: the DLQ report, cut to fit. */
+  report?: DeadLetterReport;
 }
 
 export async function receiveWebhook(
@@ -66,9 +108,13 @@ export async function receiveWebhook(
 ): Promise<WebhookAnswer> {
   const { registry, telemetry, logger } = deps;
   const source = request.source;
+  // Every log line of a request carries a correlation id; a vendor's own is only trusted once
+  // the request is proven authentic.
+  const requestId = randomUUID();
   const profile = registry.source(source);
   if (!profile) {
-    telemetry.count('rejected', { source, reason: 'unknown-source' });
+    // Any path can be requested: one dimension value for all of them keeps the metric bounded.
+    telemetry.count('rejected', { source: 'unknown', reason: 'unknown-source' });
     return answer(404, {
       error: 'unknown-source',
       detail: `no contract takes webhooks from "${source}"; known sources: ${[...new Set(registry.contracts.map((c) => c.source.system))].sort().join(', ')}`,
@@ -78,13 +124,13 @@ export async function receiveWebhook(
     telemetry.count('rejected', { source, reason: 'too-large' });
     return answer(413, {
       error: 'too-large',
-      detail: `the body is ${request.rawBody.length} bytes; at most ${MAX_BODY_BYTES} are accepted`,
+      detail: `the body is ${request.rawBody.length} bytes; at most ${MAX_BODY_BYTES} are accepted, so that every event fits whole in one queue message (SQS takes ${SQS_MAX_MESSAGE_BYTES} bytes, envelope included). Send smaller events.`,
     });
   }
 
   let secrets = await deps.secrets.forSource(source);
   if (secrets.length === 0) {
-    logger.error('no signing secret configured', { source });
+    logger.error('no signing secret configured', { source, correlationId: requestId });
     // A 5xx makes the vendor retry once the secret is in place; nothing is lost.
     return answer(503, {
       error: 'not-configured',
@@ -114,6 +160,7 @@ export async function receiveWebhook(
     // Only the reason is logged: an unauthenticated body is never stored anywhere.
     logger.warn('webhook refused: bad signature', {
       source,
+      correlationId: requestId,
       reason: error.reason,
       detail: error.message,
     });
@@ -141,7 +188,7 @@ export async function receiveWebhook(
     });
   }
   const events = profile.batch === 'array' ? (body as unknown[]) : [body];
-  const correlationId = request.headers['x-correlation-id'] ?? randomUUID();
+  const correlationId = request.headers['x-correlation-id'] ?? requestId;
   const receivedAt = request.receivedAt.toISOString();
 
   const ignored: string[] = [];
@@ -152,7 +199,11 @@ export async function receiveWebhook(
     const contract = type ? registry.route(source, type) : undefined;
     if (!contract || !type) {
       ignored.push(type ?? '(no event type)');
-      telemetry.count('ignored', { source, type: type ?? 'none' });
+      // The type comes from the request: only a plausible one becomes a dimension value.
+      telemetry.count('ignored', {
+        source,
+        type: type === undefined ? 'none' : METRIC_TYPE.test(type) ? type : 'other',
+      });
       continue;
     }
     const violations = registry.validate(contract, event);
@@ -177,12 +228,6 @@ export async function receiveWebhook(
         keyword: 'format',
         message: 'the occurred-at time is missing or not a time',
       });
-    if (JSON.stringify(event).length > MAX_EVENT_BYTES)
-      violations.push({
-        path: '$',
-        keyword: 'maxLength',
-        message: `the event is larger than ${MAX_EVENT_BYTES} bytes and cannot be queued`,
-      });
     const envelope: Envelope = {
       specversion: '1.0',
       // An event without an id still gets one, so its quarantine can be traced and replayed.
@@ -198,14 +243,45 @@ export async function receiveWebhook(
       correlationid: correlationId,
       spinereceivedat: receivedAt,
       spinereplaycount: 0,
-      // An invalid event is kept whole in the DLQ, so nothing authentic is lost before it is fixed.
-      data: violations.length > 0 ? event : minimise(contract.shape, event),
+      data: minimise(contract.shape, event),
     };
-    routed.push({ contract, envelope, violations, raw: event });
+    if (violations.length === 0 && queuedBytes(envelope) > SQS_MAX_MESSAGE_BYTES)
+      violations.push({
+        path: '$',
+        keyword: 'maxLength',
+        message: `the event's envelope is larger than the ${SQS_MAX_MESSAGE_BYTES} bytes a queue message holds`,
+      });
+    if (violations.length === 0) {
+      routed.push({ contract, envelope, violations, raw: event });
+      continue;
+    }
+    // An invalid event is kept whole in the DLQ, so nothing authentic is lost before it is fixed.
+    const kept = { ...envelope, data: event };
+    const report = fittingReport(kept, {
+      reason: 'contract-violation',
+      message: `the event does not satisfy ${kept.spinecontract}`,
+      violations,
+    });
+    if (!report) {
+      // Only when the envelope's own fields are huge (a vendor id of many kilobytes).
+      const bytes = deadLetterBytes(kept, { reason: 'contract-violation', message: '' });
+      telemetry.count('rejected', { source, reason: 'too-large' });
+      logger.warn('webhook refused: an event cannot be stored whole', {
+        source,
+        correlationId,
+        eventId: kept.id,
+        bytes,
+      });
+      return answer(413, {
+        error: 'too-large',
+        detail: `event ${kept.id.slice(0, 64)} needs ${bytes} bytes in a queue message with its envelope; SQS takes at most ${SQS_MAX_MESSAGE_BYTES}. Send smaller events.`,
+      });
+    }
+    routed.push({ contract, envelope: kept, violations, raw: event, report });
   }
 
-  const valid = routed.filter((r) => r.violations?.length === 0);
-  const invalid = routed.filter((r) => (r.violations?.length ?? 0) > 0);
+  const valid = routed.filter((r) => !r.report);
+  const invalid = routed.filter((r) => r.report);
 
   // The trail (redacted view only): received, then queued or quarantined. It is written while
   // the events are being sent, so the vendor's wait is one round trip, not two.
@@ -229,15 +305,17 @@ export async function receiveWebhook(
       at: receivedAt,
       redacted: redact(r.contract.shape, r.raw, key),
     });
+    const named = r.violations.slice(0, VIOLATIONS_IN_LINEAGE);
+    const more = r.violations.length - named.length;
     entries.push(
-      r.violations?.length
+      r.report
         ? {
             ...base,
             stage: 'quarantined',
             at,
             error: {
               code: 'contract-violation',
-              message: r.violations.map((v) => `${v.path} ${v.message}`).join('; '),
+              message: `${named.map((v) => `${v.path} ${v.message}`).join('; ')}${more > 0 ? `; and ${more} more` : ''}`,
             },
           }
         : { ...base, stage: 'queued', at },
@@ -246,7 +324,11 @@ export async function receiveWebhook(
   const trail = (written: LineageEntry[]) =>
     deps.lineage.record(written).catch((error: unknown) => {
       // A missing trail is logged; it is not worth failing a delivery that was queued.
-      logger.error('lineage write failed', { source, error: (error as Error).message });
+      logger.error('lineage write failed', {
+        source,
+        correlationId,
+        error: (error as Error).message,
+      });
     });
   const written = trail(entries);
 
@@ -259,16 +341,13 @@ export async function receiveWebhook(
         ),
       ),
       ...invalid.map((r) =>
-        deps.queues.deadLetter(r.contract.flow, r.envelope, {
-          reason: 'contract-violation',
-          message: `the event does not satisfy ${r.envelope.spinecontract}`,
-          violations: r.violations ?? [],
-        }),
+        deps.queues.deadLetter(r.contract.flow, r.envelope, r.report as DeadLetterReport),
       ),
     ]);
   } catch (error) {
     logger.error('queue unreachable: the vendor will retry', {
       source,
+      correlationId,
       error: (error as Error).message,
     });
     telemetry.count('rejected', { source, reason: 'queue-unavailable' });

@@ -10,8 +10,9 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { EntityState, LineageEntry, LineageStore } from './model.ts';
+import type { EntityClaim, EntityState, LineageEntry, LineageStore } from './model.ts';
 
 export class DynamoDbLineageStore implements LineageStore {
   private readonly documents: DynamoDBDocumentClient;
@@ -108,37 +109,83 @@ export class DynamoDbLineageStore implements LineageStore {
     });
   }
 
+  private entityKey(contractId: string, entityKey: string) {
+    return { pk: `ENTITY#${contractId}#${entityKey}`, sk: 'STATE' };
+  }
+
   async entityState(contractId: string, entityKey: string): Promise<EntityState | undefined> {
     const result = await this.documents.send(
       new GetCommand({
         TableName: this.tableName,
-        Key: { pk: `ENTITY#${contractId}#${entityKey}`, sk: 'STATE' },
+        Key: this.entityKey(contractId, entityKey),
         ConsistentRead: true,
       }),
     );
-    return result.Item
-      ? { occurredAt: String(result.Item.occurredAt), eventId: String(result.Item.eventId) }
-      : undefined;
+    if (!result.Item) return undefined;
+    return {
+      occurredAt: String(result.Item.occurredAt),
+      eventId: String(result.Item.eventId),
+      ...(typeof result.Item.claimedUntil === 'string'
+        ? { claimedUntil: result.Item.claimedUntil }
+        : {}),
+    };
   }
 
-  async advanceEntityState(
+  async claimEntity(
     contractId: string,
     entityKey: string,
-    state: EntityState,
-  ): Promise<boolean> {
+    claim: EntityState & { readonly claimedUntil: string },
+    now: string,
+  ): Promise<EntityClaim> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.documents.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: {
+              ...this.entityKey(contractId, entityKey),
+              occurredAt: claim.occurredAt,
+              eventId: claim.eventId,
+              claimedUntil: claim.claimedUntil,
+            },
+            // Same order as isNewerChange: later, or at the same time a greater event id.
+            ConditionExpression:
+              'attribute_not_exists(pk) OR eventId = :id OR ' +
+              '((occurredAt < :at OR (occurredAt = :at AND eventId < :id)) AND ' +
+              '(attribute_not_exists(claimedUntil) OR claimedUntil <= :now))',
+            ExpressionAttributeValues: {
+              ':at': claim.occurredAt,
+              ':id': claim.eventId,
+              ':now': now,
+            },
+          }),
+        );
+        return { claimed: true };
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      }
+      const holder = await this.entityState(contractId, entityKey);
+      if (holder) return { claimed: false, holder };
+      // Refused, yet gone when read: states are never deleted, so this is a race to retry, briefly.
+      if (attempt >= 2)
+        throw new Error(`the entity state ${contractId} ${entityKey} could not be claimed`);
+    }
+  }
+
+  async releaseEntity(contractId: string, entityKey: string, eventId: string): Promise<void> {
     try {
       await this.documents.send(
-        new PutCommand({
+        new UpdateCommand({
           TableName: this.tableName,
-          Item: { pk: `ENTITY#${contractId}#${entityKey}`, sk: 'STATE', ...state },
-          ConditionExpression: 'attribute_not_exists(pk) OR occurredAt <= :at',
-          ExpressionAttributeValues: { ':at': state.occurredAt },
+          Key: this.entityKey(contractId, entityKey),
+          UpdateExpression: 'REMOVE claimedUntil',
+          ConditionExpression: 'eventId = :id',
+          ExpressionAttributeValues: { ':id': eventId },
         }),
       );
-      return true;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
+      // Another event holds the entity now (this claim had expired): not this event's to end.
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
   }
 }

@@ -5,6 +5,8 @@ export type LineageStage =
   | 'queued'
   | 'quarantined'
   | 'applied'
+  /** A record the applied event refers to (a partner, a product): created, linked or found. */
+  | 'related'
   | 'skipped-stale'
   | 'skipped'
   | 'failed'
@@ -28,7 +30,7 @@ export interface LineageEntry {
   readonly model?: string;
   readonly recordId?: number;
   readonly externalId?: string;
-  /** created / updated / unchanged, for `applied`. */
+  /** created / updated / unchanged for `applied`; created / linked / found for `related`. */
   readonly outcome?: string;
   /** The reconciliation measure written (e.g. the payment amount), for `applied`. */
   readonly measure?: number;
@@ -43,11 +45,23 @@ export interface LineageEntry {
   readonly detail?: string;
 }
 
-/** The stale guard's memory: the newest change applied for one entity of one contract. */
+/** The stale guard's memory: the newest change claimed for one entity of one contract. */
 export interface EntityState {
   readonly occurredAt: string;
   readonly eventId: string;
+  /** While the claiming event is being written to Odoo (ISO 8601); absent once it finished. */
+  readonly claimedUntil?: string;
 }
+
+/** Whether `a` is a newer change than `b`: later, or at the same time a greater event id (a total order). */
+export function isNewerChange(a: EntityState, b: EntityState): boolean {
+  return a.occurredAt > b.occurredAt || (a.occurredAt === b.occurredAt && a.eventId > b.eventId);
+}
+
+export type EntityClaim =
+  | { readonly claimed: true }
+  /** `holder` is newer (the event is stale) or is an older event still being written (try later). */
+  | { readonly claimed: false; readonly holder: EntityState };
 
 export interface LineageStore {
   record(entries: readonly LineageEntry[]): Promise<void>;
@@ -59,6 +73,17 @@ export interface LineageStore {
   /** `applied` entries of a contract on a day (YYYY-MM-DD), for reconciliation. */
   appliedOn(contract: string, day: string): Promise<LineageEntry[]>;
   entityState(contractId: string, entityKey: string): Promise<EntityState | undefined>;
-  /** Stores the state unless a newer one is already there; answers whether it was stored. */
-  advanceEntityState(contractId: string, entityKey: string, state: EntityState): Promise<boolean>;
+  /**
+   * Claims an entity for an event before it is written to Odoo, in one conditional write: granted
+   * when nothing newer was claimed and no other event's claim is still live at `now`. The same
+   * event may always claim again (a retry after a crash or a failed write).
+   */
+  claimEntity(
+    contractId: string,
+    entityKey: string,
+    claim: EntityState & { readonly claimedUntil: string },
+    now: string,
+  ): Promise<EntityClaim>;
+  /** Ends an event's claim once its write is over (the state keeps the event as the newest). */
+  releaseEntity(contractId: string, entityKey: string, eventId: string): Promise<void>;
 }

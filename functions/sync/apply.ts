@@ -1,8 +1,12 @@
 /**
- * Applying envelopes to Odoo: revalidate against the contract, skip what is older than the
- * last change applied to the same entity (stale guard), map, resolve relations, write with
- * the contract's ownership (create-only fields) after matching natural keys, in one batched
- * upsert per model, and record each outcome in lineage.
+ * Applying envelopes to Odoo: revalidate against the contract, map, skip what is older than the
+ * newest change to the same entity (stale guard), resolve relations, write with the contract's
+ * ownership (create-only fields) after matching natural keys, in one batched upsert per model,
+ * and record each outcome in lineage.
+ *
+ * The stale guard claims the entity before anything is written, in one conditional write: a
+ * batch keeps only the newest event per entity, an event older than the claimed one is skipped,
+ * and an event newer than one still being written waits (retried) instead of racing it to Odoo.
  */
 
 import {
@@ -18,12 +22,20 @@ import { ContractViolation } from '../errors/contract-violation.ts';
 import { SpineError } from '../errors/spine-error.ts';
 import type { Envelope } from '../ingest/envelope.ts';
 import type { Logger } from '../ingest/receive.ts';
-import type { LineageEntry, LineageStore } from '../lineage/model.ts';
+import { isNewerChange, type LineageEntry, type LineageStore } from '../lineage/model.ts';
 import type { OdooClient } from '../odoo/client.ts';
 import { OdooError } from '../odoo/errors/index.ts';
 import type { MatchKey } from '../odoo/match.ts';
 import { type UpsertResult, upsertByExternalId } from '../odoo/upsert.ts';
-import { resolveRelations } from './relations.ts';
+import { EntityBusy } from './entity-busy.ts';
+import { type RelatedRecord, resolveRelations } from './relations.ts';
+
+/**
+ * How long an event's claim on its entity holds while it is written: Lambda's longest timeout,
+ * so a live write is never overtaken. After a crash, the same event claims again at once and
+ * other events of the entity wait at most this long.
+ */
+export const ENTITY_CLAIM_SECONDS = 900;
 
 export type ApplyOutcome =
   | {
@@ -53,6 +65,11 @@ export interface SyncDependencies {
   readonly telemetry: SyncTelemetry;
   readonly logger: Logger;
   readonly now?: () => Date;
+  /**
+   * Overrides whether a failure is retried, when the caller knows more than the error class
+   * (an access denial in the middle of a credential rotation); undefined keeps the class's answer.
+   */
+  readonly retryable?: (error: Error) => boolean | undefined;
 }
 
 interface Work {
@@ -62,13 +79,29 @@ interface Work {
   context?: MappingContext;
   mapped?: Record<string, unknown>;
   measure?: number;
+  /** What the stale guard compares this event with: the entity, and for a thin event its fields. */
+  staleKey?: string;
+  claimed?: boolean;
+  related?: readonly RelatedRecord[];
   outcome?: ApplyOutcome;
 }
 
-function failure(error: unknown): ApplyOutcome {
+/**
+ * The entity key, and for a thin contract the fields the event writes: each thin event carries
+ * one property (a HubSpot property change), so a change to another property is not stale.
+ */
+function staleKeyOf(contract: CompiledContract, envelope: Envelope, mapped: object): string {
+  if (!contract.source.thin) return envelope.subject;
+  return `${envelope.subject}#${Object.keys(mapped).sort().join(',')}`;
+}
+
+const changeOf = (envelope: Envelope) => ({ occurredAt: envelope.time, eventId: envelope.id });
+
+function failure(error: unknown, deps: SyncDependencies): ApplyOutcome {
   const e = error instanceof Error ? error : new Error(String(error));
   const retryable =
-    e instanceof SpineError ? e.retryable : !(e instanceof TypeError || e instanceof SyntaxError);
+    deps.retryable?.(e) ??
+    (e instanceof SpineError ? e.retryable : !(e instanceof TypeError || e instanceof SyntaxError));
   return { kind: 'failed', error: e, retryable };
 }
 
@@ -80,7 +113,7 @@ export async function applyEnvelopes(
   const now = () => (deps.now?.() ?? new Date()).toISOString();
   const work: Work[] = envelopes.map((envelope, index) => ({ envelope, index }));
 
-  // Contract, revalidation, stale guard, mapping: per envelope, all at once.
+  // Contract, revalidation, mapping: per envelope, all at once.
   await Promise.all(
     work.map(async (item) => {
       const { envelope } = item;
@@ -102,11 +135,6 @@ export async function applyEnvelopes(
         }
         const violations = deps.registry.validate(item.contract, envelope.data);
         if (violations.length > 0) throw new ContractViolation(envelope.spinecontract, violations);
-        const state = await deps.lineage.entityState(item.contract.id, envelope.subject);
-        if (state && envelope.time < state.occurredAt) {
-          item.outcome = { kind: 'skipped-stale', newer: state.eventId };
-          return;
-        }
         item.context = {
           entityKey: envelope.subject,
           eventId: envelope.id,
@@ -126,32 +154,85 @@ export async function applyEnvelopes(
               ? 'thin event: it carries nothing this contract writes (enrichment would fetch the rest)'
               : 'the mapping wrote no values',
           };
+          return;
         }
+        item.staleKey = staleKeyOf(item.contract, envelope, item.mapped);
       } catch (error) {
-        item.outcome = failure(error);
+        item.outcome = failure(error, deps);
       }
     }),
   );
 
-  const pending = work.filter((w) => !w.outcome && w.contract && w.mapped);
+  // Stale guard, within the batch: only the newest event per entity goes on.
+  const newest = new Map<string, Work>();
+  for (const item of work.filter((w) => !w.outcome && w.staleKey)) {
+    const key = `${item.contract?.id}|${item.staleKey}`;
+    const other = newest.get(key);
+    if (!other) {
+      newest.set(key, item);
+      continue;
+    }
+    const [winner, loser] = isNewerChange(changeOf(item.envelope), changeOf(other.envelope))
+      ? [item, other]
+      : [other, item];
+    loser.outcome = { kind: 'skipped-stale', newer: winner.envelope.id };
+    newest.set(key, winner);
+  }
+
+  // Stale guard, across invocations: claim each entity before anything is written to Odoo.
+  const at = deps.now?.() ?? new Date();
+  const claimedUntil = new Date(at.getTime() + ENTITY_CLAIM_SECONDS * 1000).toISOString();
+  await Promise.all(
+    [...newest.values()].map(async (item) => {
+      const contract = item.contract as CompiledContract;
+      const change = changeOf(item.envelope);
+      try {
+        const claim = await deps.lineage.claimEntity(
+          contract.id,
+          item.staleKey as string,
+          { ...change, claimedUntil },
+          at.toISOString(),
+        );
+        if (claim.claimed) item.claimed = true;
+        else if (isNewerChange(claim.holder, change))
+          item.outcome = { kind: 'skipped-stale', newer: claim.holder.eventId };
+        else
+          item.outcome = failure(
+            new EntityBusy(`${contract.id} ${item.staleKey}`, claim.holder.eventId),
+            deps,
+          );
+      } catch (error) {
+        item.outcome = failure(error, deps);
+      }
+    }),
+  );
+
+  const pending = work.filter((w) => !w.outcome && w.claimed && w.contract && w.mapped);
   if (pending.length > 0) {
     let client: OdooClient;
     try {
       client = await deps.odoo();
     } catch (error) {
-      for (const item of pending) item.outcome = failure(error);
+      for (const item of pending) item.outcome = failure(error, deps);
       return finish(work, deps, now);
     }
     const started = performance.now();
     const resolved = await resolveRelations(
       client,
-      pending.map((w) => w.mapped as Record<string, unknown>),
-    ).catch((error: unknown) => pending.map(() => ({ error: error as Error })));
+      pending.map((w) => ({
+        values: w.mapped as Record<string, unknown>,
+        owner: externalIdFor(
+          (w.contract as CompiledContract).target.externalId,
+          w.context as MappingContext,
+        ),
+      })),
+    ).catch((error: unknown) => pending.map(() => ({ error: error as Error, related: [] })));
     const ready: { item: Work; values: Record<string, unknown> }[] = [];
     pending.forEach((item, i) => {
       const r = resolved[i];
+      item.related = r?.related ?? [];
       if (r && 'values' in r) ready.push({ item, values: r.values });
-      else item.outcome = failure(r?.error);
+      else item.outcome = failure(r?.error, deps);
     });
 
     // One upsert per model; the same external id twice in a batch goes in successive rounds, in order.
@@ -198,13 +279,13 @@ export async function applyEnvelopes(
             }),
           );
         } catch (error) {
-          for (const { item } of round) item.outcome = failure(error);
+          for (const { item } of round) item.outcome = failure(error, deps);
           remaining = later;
           continue;
         }
         round.forEach(({ item }, i) => {
           const result = results[i] as UpsertResult;
-          if (result.status === 'failed') item.outcome = failure(result.error);
+          if (result.status === 'failed') item.outcome = failure(result.error, deps);
           else if (result.status === 'skipped')
             item.outcome = {
               kind: 'skipped',
@@ -237,10 +318,9 @@ async function finish(
   now: () => string,
 ): Promise<ApplyOutcome[]> {
   const entries: LineageEntry[] = [];
-  const advances: Promise<boolean>[] = [];
   for (const item of work) {
     const { envelope } = item;
-    const outcome = item.outcome ?? failure(new Error('not applied'));
+    const outcome = item.outcome ?? failure(new Error('not applied'), deps);
     item.outcome = outcome;
     const base = {
       at: now(),
@@ -271,20 +351,13 @@ async function finish(
             ? { detail: `linked to an existing record by ${outcome.linkedBy}` }
             : {}),
         });
-        advances.push(
-          deps.lineage.advanceEntityState(
-            (item.contract as CompiledContract).id,
-            envelope.subject,
-            { occurredAt: envelope.time, eventId: envelope.id },
-          ),
-        );
         deps.telemetry.count('applied', dimensions);
         break;
       case 'skipped-stale':
         entries.push({
           ...base,
           stage: 'skipped-stale',
-          detail: `a newer change (${outcome.newer}) was already applied to ${envelope.subject}`,
+          detail: `a newer change (${outcome.newer}) to ${envelope.subject} was applied or is being applied`,
         });
         deps.telemetry.count('stale-skipped', dimensions);
         break;
@@ -305,6 +378,8 @@ async function finish(
         deps.logger.warn('event not applied', {
           eventId: envelope.id,
           contract: envelope.spinecontract,
+          // Per line, not per logger: records of one batch are applied together.
+          correlationId: envelope.correlationid,
           code,
           retryable: outcome.retryable,
           error: error.message,
@@ -312,7 +387,39 @@ async function finish(
         break;
       }
     }
+    // The records the event refers to, so each one's timeline shows it: all of them once the
+    // event is applied, and those it created or linked even when the event itself failed.
+    for (const related of item.related ?? []) {
+      if (outcome.kind !== 'applied' && related.status === 'found') continue;
+      entries.push({
+        ...base,
+        stage: 'related',
+        model: related.model,
+        recordId: related.recordId,
+        ...(related.externalId ? { externalId: related.externalId } : {}),
+        outcome: related.status,
+        detail:
+          outcome.kind === 'applied'
+            ? `${related.field} of ${outcome.model} ${outcome.recordId}`
+            : `${related.field} of the record this event writes`,
+      });
+    }
   }
-  await Promise.all([deps.lineage.record(entries), ...advances]);
+  // The write is over, whatever its outcome: the claims end (the states stay, as the newest).
+  const releases = work
+    .filter((w) => w.claimed)
+    .map((w) =>
+      deps.lineage
+        .releaseEntity((w.contract as CompiledContract).id, w.staleKey as string, w.envelope.id)
+        .catch((error: unknown) => {
+          // Not worth failing applied events for: the claim lapses after ENTITY_CLAIM_SECONDS.
+          deps.logger.warn('entity claim not released', {
+            eventId: w.envelope.id,
+            correlationId: w.envelope.correlationid,
+            error: (error as Error).message,
+          });
+        }),
+    );
+  await Promise.all([deps.lineage.record(entries), ...releases]);
   return work.map((w) => w.outcome as ApplyOutcome);
 }

@@ -2,13 +2,16 @@
  * Relations in mapped values (`{"@model", "@externalId", "@match", "@create"}`) become Odoo ids:
  * found by external id, else by natural keys (and linked), else created from `@create`. All
  * relations of a batch are resolved together, one upsert per related model.
+ *
+ * Errors name the model and the keys, never their values: the values are often personal (an
+ * e-mail), and error messages travel to lineage, logs and dead-letter reports.
  */
 
 import { RelationNotFound } from '../errors/relation-not-found.ts';
 import type { OdooClient } from '../odoo/client.ts';
 import { OdooError } from '../odoo/errors/index.ts';
-import type { MatchKey, Normaliser } from '../odoo/match.ts';
-import { type UpsertRow, upsertByExternalId } from '../odoo/upsert.ts';
+import { type MatchKey, matchMany, type Normaliser, normaliseKey } from '../odoo/match.ts';
+import { type UpsertResult, type UpsertRow, upsertByExternalId } from '../odoo/upsert.ts';
 
 export interface Relation {
   readonly '@model': string;
@@ -26,6 +29,28 @@ export function isRelation(value: unknown): value is Relation {
   );
 }
 
+/** A record an event refers to, for lineage: what it is, and whether this event created it. */
+export interface RelatedRecord {
+  readonly model: string;
+  readonly recordId: number;
+  /** `spine.<name>` when the record has a Spine external id. */
+  readonly externalId?: string;
+  /** created by this event, linked to it by a natural key, or found as it was. */
+  readonly status: 'created' | 'linked' | 'found';
+  /** The field that refers to it, e.g. `partner_id` or `order_line/product_id`. */
+  readonly field: string;
+}
+
+/** One value set of a batch, and the external id of the record it becomes (names what it creates). */
+export interface RelationSource {
+  readonly values: Readonly<Record<string, unknown>>;
+  readonly owner: string;
+}
+
+export type ResolvedValues =
+  | { readonly values: Record<string, unknown>; readonly related: readonly RelatedRecord[] }
+  | { readonly error: Error; readonly related: readonly RelatedRecord[] };
+
 const NORMALISERS: Record<string, Normaliser> = { email: 'email', vat: 'vat', default_code: 'sku' };
 
 function matchKeys(match: Readonly<Record<string, unknown>> | undefined): MatchKey[] {
@@ -34,15 +59,47 @@ function matchKeys(match: Readonly<Record<string, unknown>> | undefined): MatchK
     .map(([field, value]) => ({ field, value, normalise: NORMALISERS[field] ?? 'exact' }));
 }
 
-function collect(value: unknown, found: Relation[]): void {
+/** The fields of natural keys, for messages: `email`, `code and name`. */
+function keyNames(keys: readonly MatchKey[]): string {
+  return keys.map((k) => k.field).join(' and ');
+}
+
+interface Found {
+  readonly relation: Relation;
+  /** Which value set of the batch it belongs to. */
+  readonly item: number;
+  /** `order_line/product_id` */
+  readonly field: string;
+  /** `order_line_0_product_id`: unique within its value set, names a record it creates. */
+  readonly slot: string;
+}
+
+function collect(value: unknown, item: number, path: string[], slot: string[], found: Found[]) {
   if (isRelation(value)) {
-    found.push(value);
-    for (const nested of Object.values(value['@create'] ?? {})) collect(nested, found);
+    found.push({ relation: value, item, field: path.join('/'), slot: slot.join('_') });
+    for (const [key, nested] of Object.entries(value['@create'] ?? {}))
+      collect(nested, item, [...path, key], [...slot, key], found);
   } else if (Array.isArray(value)) {
-    for (const item of value) collect(item, found);
+    for (const [i, entry] of value.entries())
+      collect(entry, item, path, [...slot, String(i)], found);
   } else if (value && typeof value === 'object') {
-    for (const item of Object.values(value)) collect(item, found);
+    for (const [key, entry] of Object.entries(value))
+      collect(entry, item, [...path, key], [...slot, key], found);
   }
+}
+
+interface Resolution {
+  readonly id: number;
+  readonly externalId?: string;
+  readonly status: RelatedRecord['status'];
+}
+
+function resolution(result: UpsertResult): Resolution {
+  return {
+    id: result.id as number,
+    externalId: `spine.${result.externalId}`,
+    status: result.status === 'created' ? 'created' : result.linkedBy ? 'linked' : 'found',
+  };
 }
 
 const referenceCache = new Map<string, number>();
@@ -50,20 +107,87 @@ const referenceCache = new Map<string, number>();
 /** Resolves every relation in `batch`; each value set gets its relations replaced by ids, or an error. */
 export async function resolveRelations(
   client: OdooClient,
-  batch: readonly Readonly<Record<string, unknown>>[],
-): Promise<({ values: Record<string, unknown> } | { error: Error })[]> {
-  const relations: Relation[] = [];
-  for (const values of batch) collect(values, relations);
-  const resolved = new Map<Relation, number | Error>();
+  batch: readonly RelationSource[],
+): Promise<ResolvedValues[]> {
+  const found: Found[] = [];
+  batch.forEach((source, item) => {
+    collect(source.values, item, [], [], found);
+  });
+  const resolved = new Map<Relation, Resolution | Error>();
+  // Several relations to one record share its resolution; only the first one created it.
+  const credited = new Set<string>();
+  const settle = (relation: Relation, outcome: Resolution | Error, shared: string) => {
+    if (outcome instanceof Error) resolved.set(relation, outcome);
+    else {
+      resolved.set(relation, credited.has(shared) ? { ...outcome, status: 'found' } : outcome);
+      credited.add(shared);
+    }
+  };
+
+  // Natural keys only: reference data (a country by code, a currency by name) is looked up
+  // first, as records created below may refer to it; a record with @create (a guest buyer by
+  // e-mail) is matched, else created, last.
+  const natural = new Map<string, { keys: MatchKey[]; entries: Found[] }>();
+  for (const entry of found.filter((f) => !f.relation['@externalId'])) {
+    const { relation } = entry;
+    const keys = matchKeys(relation['@match']);
+    if (keys.length === 0) {
+      settle(
+        relation,
+        new RelationNotFound(
+          relation['@model'],
+          'a relation without @externalId or @match values',
+          false,
+        ),
+        '',
+      );
+      continue;
+    }
+    const normalised = keys.map((k) => [k.field, normaliseKey(k.normalise, k.value)]);
+    const group = `${relation['@model']}|${relation['@create'] ? 'create' : 'find'}|${JSON.stringify(normalised)}`;
+    const existing = natural.get(group);
+    if (existing) existing.entries.push(entry);
+    else natural.set(group, { keys, entries: [entry] });
+  }
+
+  const creatable: { keys: MatchKey[]; entries: Found[] }[] = [];
+  for (const { keys, entries } of natural.values()) {
+    const [first] = entries as [Found];
+    const model = first.relation['@model'];
+    if (first.relation['@create']) {
+      creatable.push({ keys, entries });
+      continue;
+    }
+    const cacheKey = `${client.config.url}|${model}|${JSON.stringify(keys)}`;
+    let id = referenceCache.get(cacheKey);
+    if (id === undefined) {
+      const [record] = await client.searchRead(
+        model,
+        keys.map((k) => [k.field, '=', k.value]),
+        { fields: ['id'], limit: 1, context: { active_test: false } },
+      );
+      id = record?.id;
+      if (id !== undefined) referenceCache.set(cacheKey, id);
+    }
+    for (const { relation } of entries)
+      settle(
+        relation,
+        id !== undefined
+          ? { id, status: 'found' }
+          : new RelationNotFound(model, `the given ${keyNames(keys)}`, false),
+        `${model}#${id}`,
+      );
+  }
 
   // External ids: one upsert per related model, creating from @create where allowed.
-  const byModel = new Map<string, Relation[]>();
-  for (const relation of relations.filter((r) => r['@externalId'])) {
-    byModel.set(relation['@model'], [...(byModel.get(relation['@model']) ?? []), relation]);
+  const byModel = new Map<string, Found[]>();
+  for (const entry of found.filter((f) => f.relation['@externalId'])) {
+    const model = entry.relation['@model'];
+    byModel.set(model, [...(byModel.get(model) ?? []), entry]);
   }
   for (const [model, list] of byModel) {
     const rows = new Map<string, UpsertRow>();
-    for (const relation of list) {
+    for (const { relation } of list) {
       const externalId = relation['@externalId'] as string;
       if (rows.has(externalId)) continue;
       const create = relation['@create']
@@ -80,60 +204,96 @@ export async function resolveRelations(
     }
     const results = await upsertByExternalId(client, model, [...rows.values()]);
     const byId = new Map(results.map((r) => [r.externalId, r]));
-    for (const relation of list) {
-      const result = byId.get(relation['@externalId'] as string);
-      if (result?.id !== undefined && result.status !== 'failed') resolved.set(relation, result.id);
-      else if (result?.error) resolved.set(relation, result.error);
+    for (const { relation } of list) {
+      const externalId = relation['@externalId'] as string;
+      const result = byId.get(externalId);
+      if (result?.id !== undefined && result.status !== 'failed')
+        settle(relation, resolution(result), `${model}#${result.id}`);
+      else if (result?.error) settle(relation, result.error, '');
       else
-        resolved.set(
-          relation,
-          new RelationNotFound(model, `external id spine.${relation['@externalId']}`, true),
-        );
+        settle(relation, new RelationNotFound(model, `external id spine.${externalId}`, true), '');
     }
   }
 
-  // Reference data by natural keys only (a country by code, a currency by name).
-  for (const relation of relations.filter((r) => !r['@externalId'])) {
-    const keys = matchKeys(relation['@match']);
-    if (keys.length === 0) {
-      resolved.set(
-        relation,
-        new RelationNotFound(
-          relation['@model'],
-          'a relation without @externalId or @match values',
-          false,
-        ),
+  const creatableByModel = new Map<string, typeof creatable>();
+  for (const group of creatable) {
+    const model = (group.entries[0] as Found).relation['@model'];
+    creatableByModel.set(model, [...(creatableByModel.get(model) ?? []), group]);
+  }
+  for (const [model, groups] of creatableByModel) {
+    const matched = await matchMany(client, model, groups);
+    const missing: { group: (typeof groups)[number]; row: UpsertRow }[] = [];
+    for (const [i, group] of groups.entries()) {
+      const match = matched[i];
+      if (match) {
+        for (const { relation } of group.entries)
+          settle(relation, { id: match.id, status: 'found' }, `${model}#${match.id}`);
+        continue;
+      }
+      const first = group.entries[0] as Found;
+      const create = await substitute(first.relation['@create'] ?? {}, resolved).catch(
+        (error: unknown) => error as Error,
       );
-      continue;
+      if (create instanceof Error) {
+        for (const { relation } of group.entries) settle(relation, create, '');
+        continue;
+      }
+      missing.push({
+        group,
+        row: {
+          // Named after the record that refers to it, so a retry of the event finds what it created.
+          externalId: `${batch[first.item]?.owner}__${first.slot}`,
+          values: create,
+          createOnly: Object.keys(create),
+          match: group.keys,
+        },
+      });
     }
-    const cacheKey = `${client.config.url}|${relation['@model']}|${JSON.stringify(keys)}`;
-    let id = referenceCache.get(cacheKey);
-    if (id === undefined) {
-      const [found] = await client.searchRead(
-        relation['@model'],
-        keys.map((k) => [k.field, '=', k.value]),
-        { fields: ['id'], limit: 1, context: { active_test: false } },
-      );
-      id = found?.id;
-      if (id !== undefined) referenceCache.set(cacheKey, id);
-    }
-    resolved.set(
-      relation,
-      id ??
-        new RelationNotFound(
-          relation['@model'],
-          keys.map((k) => `${k.field} = ${JSON.stringify(k.value)}`).join(', '),
-          false,
-        ),
+    if (missing.length === 0) continue;
+    const results = await upsertByExternalId(
+      client,
+      model,
+      missing.map((m) => m.row),
     );
+    missing.forEach(({ group }, i) => {
+      const result = results[i];
+      for (const { relation } of group.entries) {
+        if (result?.id !== undefined && result.status !== 'failed')
+          settle(relation, resolution(result), `${model}#${result.id}`);
+        else
+          settle(
+            relation,
+            result?.error ??
+              new RelationNotFound(model, `the given ${keyNames(group.keys)}`, false),
+            '',
+          );
+      }
+    });
   }
 
   return Promise.all(
-    batch.map(async (values) => {
+    batch.map(async (source, item) => {
+      const related: RelatedRecord[] = [];
+      for (const entry of found.filter((f) => f.item === item)) {
+        const outcome = resolved.get(entry.relation);
+        // Reference data found by natural keys (a currency, a country) is not traced per event.
+        const traced = entry.relation['@externalId'] || entry.relation['@create'];
+        if (outcome && !(outcome instanceof Error) && traced)
+          related.push({
+            model: entry.relation['@model'],
+            recordId: outcome.id,
+            ...(outcome.externalId ? { externalId: outcome.externalId } : {}),
+            status: outcome.status,
+            field: entry.field,
+          });
+      }
       try {
-        return { values: (await substitute(values, resolved)) as Record<string, unknown> };
+        return {
+          values: (await substitute(source.values, resolved)) as Record<string, unknown>,
+          related,
+        };
       } catch (error) {
-        return { error: error as Error };
+        return { error: error as Error, related };
       }
     }),
   );
@@ -141,15 +301,19 @@ export async function resolveRelations(
 
 async function substitute(
   value: unknown,
-  resolved: Map<Relation, number | Error>,
+  resolved: Map<Relation, Resolution | Error>,
 ): Promise<Record<string, unknown>> {
   const walk = (v: unknown): unknown => {
     if (isRelation(v)) {
-      const id = resolved.get(v);
-      if (id instanceof Error) throw id;
-      if (id === undefined)
-        throw new RelationNotFound(v['@model'], JSON.stringify(v['@match'] ?? {}), false);
-      return id;
+      const outcome = resolved.get(v);
+      if (outcome instanceof Error) throw outcome;
+      if (outcome === undefined)
+        throw new RelationNotFound(
+          v['@model'],
+          `the given ${keyNames(matchKeys(v['@match'])) || 'relation'}`,
+          false,
+        );
+      return outcome.id;
     }
     if (Array.isArray(v)) return v.map(walk);
     if (v && typeof v === 'object')

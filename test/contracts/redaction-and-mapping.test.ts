@@ -67,6 +67,30 @@ describe('redact', () => {
     });
     expect(event).toEqual(copy);
   });
+
+  it('drops a value of another shape than declared when the schema marks personal data under it', () => {
+    const stripe = loadContractRegistry().contract('stripe.customer') as CompiledContract;
+    const event = {
+      id: 'evt_1',
+      data: {
+        object: {
+          id: 'cus_1',
+          // An object of personal fields in the schema, one string in this (quarantined) event.
+          address: '221B Baker Street, London NW1 6XE',
+          preferred_locales: 'en-GB',
+        },
+      },
+    };
+    const redacted = redact(stripe.shape, event, { secret: 'k' });
+    expect(JSON.stringify(redacted)).not.toContain('Baker');
+    expect(redacted).toEqual({
+      id: 'evt_1',
+      data: { object: { id: 'cus_1', preferred_locales: 'en-GB' } },
+    });
+    expect(redact(shape, { lines: 'S1', tags: ['vip'] }, { secret: 'k' })).toEqual({
+      lines: 'S1',
+    });
+  });
 });
 
 describe('mapping helpers', () => {

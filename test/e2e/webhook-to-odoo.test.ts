@@ -3,11 +3,13 @@ import { PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadContractRegistry, readLocator } from '../../functions/contracts/index.ts';
+import type { Envelope } from '../../functions/ingest/envelope.ts';
 import { parseEventJson } from '../../functions/ingest/event-json.ts';
 import { DynamoDbLineageStore } from '../../functions/lineage/dynamodb-store.ts';
 import type { LineageEntry } from '../../functions/lineage/model.ts';
 import { webhookSecretName } from '../../functions/platform/names.ts';
 import { localDynamoDbClient } from '../../local/dynamodb.ts';
+import { lambdaContext } from '../../local/lambda-context.ts';
 import type { OdooEmulator } from '../../local/odoo/server.ts';
 import { allFixtures, type Fixture, loadFixture, PERSONAL_VALUES } from '../support/fixtures.ts';
 import { sendFixture, startTestRuntime, waitFor } from '../support/local-runtime.ts';
@@ -18,6 +20,7 @@ let lineage: DynamoDbLineageStore;
 let odoo: OdooEmulator;
 const output: string[] = [];
 const write = process.stdout.write.bind(process.stdout);
+const writeError = process.stderr.write.bind(process.stderr);
 
 const registry = loadContractRegistry();
 const TERMINAL = new Set(['applied', 'skipped', 'skipped-stale']);
@@ -76,10 +79,13 @@ beforeAll(async () => {
   process.env.POWERTOOLS_LOG_LEVEL = 'INFO';
   // Capture what the handlers log, to scan it for personal data.
   // Captured, not echoed: the handlers' JSON lines are read by the last test.
-  process.stdout.write = ((chunk: string | Uint8Array) => {
+  // Warnings and errors go to stderr: they are scanned too.
+  const capture = ((chunk: string | Uint8Array) => {
     output.push(String(chunk));
     return true;
   }) as typeof process.stdout.write;
+  process.stdout.write = capture;
+  process.stderr.write = capture;
   runtime = await startTestRuntime();
   odoo = runtime.odooEmulator as OdooEmulator;
   lineage = new DynamoDbLineageStore(
@@ -90,6 +96,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   process.stdout.write = write;
+  process.stderr.write = writeError;
   await runtime?.dispose();
 });
 
@@ -211,8 +218,10 @@ describe('a webhook becomes exactly one correct change in Odoo, on the local run
       status: 401,
       body: { error: 'invalid-signature', detail: expect.stringContaining('does not match') },
     });
-    const wrong = await sendFixture(runtime, loadFixture('shopify/customers-create'), {
-      secret: 'not-the-secret',
+    // Clerk, not Shopify: a refusal holds off the next forced re-read of that source's secret
+    // for 30 s, and the next test rotates Shopify's.
+    const wrong = await sendFixture(runtime, loadFixture('clerk/user.created'), {
+      secret: 'whsec_bm90LXRoZS1zZWNyZXQtbm90LXRoZS1zZWNyZXQ=',
     });
     expect(wrong.status).toBe(401);
     expect(runtime.sqs.store.queues.get('spine-local-customers.fifo')?.messages.size).toBe(before);
@@ -279,15 +288,141 @@ describe('a webhook becomes exactly one correct change in Odoo, on the local run
     expect(trail.map((e) => e.stage)).toEqual(['received', 'quarantined']);
   });
 
-  it('shows every event that touched a partner, by Odoo record', async () => {
+  it('stores a large authentic event that breaks its contract whole in the DLQ, or refuses it with 413', async () => {
+    const fixture = loadFixture('shopify/orders-create');
+    const order = JSON.parse(fixture.raw) as { line_items: unknown[] };
+    order.line_items = Array.from({ length: 3500 }, (_, i) => ({ id: i, quantity: 1, price: 1.5 }));
+    const raw = JSON.stringify(order).replace('"id":820982911946154500', '"id":820982911946154999');
+    const headers = { ...fixture.headers, 'x-shopify-webhook-id': 'large-order-1' };
+    const answer = await sendFixture(runtime, { ...fixture, raw, headers });
+    expect(answer.status).toBe(202);
+    expect(answer.body.quarantined).toEqual([
+      { id: 'large-order-1', violations: expect.any(Array) },
+    ]);
+    // Too large to store whole: refused, saying so (not accepted and then lost, nor 503 forever).
+    const padded = fixture.raw.replace('"note":', `"padding":"${'x'.repeat(250 * 1024)}","note":`);
+    const refused = await sendFixture(runtime, { ...fixture, raw: padded });
+    expect(refused).toMatchObject({ status: 413, body: { error: 'too-large' } });
+    const trail = await lineage.byEvent('shopify', 'large-order-1');
+    expect(trail.map((e) => e.stage)).toEqual(['received', 'quarantined']);
+  });
+
+  it('shows every event that touched a partner, by Odoo record, and the order that refers to it', async () => {
     const [bob] = read('res.partner', [['email', '=ilike', 'bob.norman@example.com']], ['id']);
     const trail = await lineage.byRecord('res.partner', bob?.id as number);
     const sources = new Set(trail.map((e) => e.source));
     expect(sources).toEqual(new Set(['shopify', 'hubspot']));
-    expect(trail.every((e) => e.stage === 'applied')).toBe(true);
-    expect(trail.map((e) => e.eventId)).toEqual(
+    expect(trail.filter((e) => e.stage === 'applied').map((e) => e.eventId)).toEqual(
       expect.arrayContaining(['b54557e4-bdd9-4b37-8a5f-bf7d70bcd043', '3876125541']),
     );
+    const [order] = read('sale.order', [['client_order_ref', '=', '#1001']], ['id']);
+    expect(trail.filter((e) => e.stage === 'related')).toEqual([
+      expect.objectContaining({
+        eventId: '6a1b8f0d-3c2e-4e5f-9a7b-8c6d5e4f3a21',
+        eventType: 'orders/create',
+        detail: `partner_id of sale.order ${order?.id}`,
+      }),
+    ]);
+    // The products the order created have a timeline too.
+    const [product] = read('product.product', [['default_code', '=', 'IPOD2008GREEN']], ['id']);
+    expect(await lineage.byRecord('product.product', product?.id as number)).toEqual([
+      expect.objectContaining({ stage: 'related', outcome: 'created', source: 'shopify' }),
+    ]);
+  });
+
+  it('logs each record of a batch with its own correlation id, and a refused request with one', async () => {
+    const { handler } = await import('../../functions/handlers/worker.ts');
+    const contract = registry.route('stripe', 'payment_intent.succeeded');
+    const payments = runtime.flows.find((f) => f.name === 'payments');
+    const fixture = parseEventJson(loadFixture('stripe/payment_intent.succeeded').raw) as {
+      id: string;
+      data: { object: { id: string; customer: string } };
+    };
+    // Two deliveries whose customers Spine has not seen: each fails (retryable) and is logged.
+    const records = ['F_2', 'F_3'].map((n) => {
+      const event = structuredClone(fixture);
+      event.id = `evt_${n}`;
+      event.data.object.id = `pi_${n}`;
+      event.data.object.customer = `cus_unknown_${n}`;
+      const envelope: Envelope = {
+        specversion: '1.0',
+        id: event.id,
+        source: '/webhooks/stripe',
+        type: 'payment_intent.succeeded',
+        time: new Date().toISOString(),
+        subject: event.data.object.id,
+        datacontenttype: 'application/json',
+        spinecontract: `${contract?.id}@${contract?.version}`,
+        spineflow: 'payments',
+        spinesource: 'stripe',
+        correlationid: `corr-${n}`,
+        spinereceivedat: new Date().toISOString(),
+        spinereplaycount: 0,
+        data: event,
+      };
+      return {
+        messageId: `m-${n}`,
+        receiptHandle: `r-${n}`,
+        body: JSON.stringify(envelope),
+        attributes: {
+          ApproximateReceiveCount: '1',
+          SentTimestamp: String(Date.now()),
+          SenderId: 'test',
+          ApproximateFirstReceiveTimestamp: String(Date.now()),
+        },
+        messageAttributes: {},
+        md5OfBody: '',
+        eventSource: 'aws:sqs',
+        eventSourceARN: `arn:aws:sqs:us-east-1:000000000000:${payments?.queueUrl.split('/').at(-1)}`,
+        awsRegion: 'us-east-1',
+      };
+    });
+    const from = output.length;
+    const answer = await handler(
+      { Records: records },
+      lambdaContext('spine-local-worker-payments', 30_000),
+    );
+    expect(answer.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual([
+      'm-F_2',
+      'm-F_3',
+    ]);
+    const lines = output
+      .slice(from)
+      .join('')
+      .split('\n')
+      .filter((l) => l.includes('"event not applied"'))
+      .map((l) => JSON.parse(l) as { eventId: string; correlationId: string });
+    expect(lines.map((l) => [l.eventId, l.correlationId]).sort()).toEqual([
+      ['evt_F_2', 'corr-F_2'],
+      ['evt_F_3', 'corr-F_3'],
+    ]);
+
+    // A later record that is not an envelope carries no correlation id left over from those.
+    const after = output.length;
+    const [first] = records;
+    await handler(
+      { Records: [{ ...(first as (typeof records)[number]), messageId: 'm-junk', body: '{}' }] },
+      lambdaContext('spine-local-worker-payments', 30_000),
+    );
+    const junk = output
+      .slice(after)
+      .join('')
+      .split('\n')
+      .find((l) => l.includes('not a Spine envelope'));
+    expect(JSON.parse(junk ?? '{}')).toMatchObject({ messageId: 'm-junk' });
+    expect(JSON.parse(junk ?? '{}').correlationId).toBeUndefined();
+
+    const before = output.length;
+    const forged = await sendFixture(runtime, loadFixture('stripe/customer.created'), {
+      secret: 'forged',
+    });
+    expect(forged.status).toBe(401);
+    const refused = output
+      .slice(before)
+      .join('')
+      .split('\n')
+      .find((l) => l.includes('webhook refused: bad signature'));
+    expect(JSON.parse(refused ?? '{}').correlationId).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it('keeps every raw personal value out of lineage and logs', async () => {

@@ -1,23 +1,50 @@
 import { describe, expect, it } from 'vitest';
 import { loadContractRegistry } from '../../functions/contracts/index.ts';
-import type { DeadLetterReport, Envelope } from '../../functions/ingest/envelope.ts';
+import {
+  type DeadLetterReport,
+  type Envelope,
+  envelopeAttributes,
+} from '../../functions/ingest/envelope.ts';
 import type { EnvelopeQueues } from '../../functions/ingest/ports.ts';
 import { type ReceiverDependencies, receiveWebhook } from '../../functions/ingest/receive.ts';
 import { signatureHeaders } from '../../local/demo/sign.ts';
 import { type Fixture, loadFixture } from '../support/fixtures.ts';
 import { MemoryLineageStore } from '../support/memory-lineage.ts';
 
+/** What SQS counts against its 256 KiB: the body, and each attribute's name, type and value. */
+function sqsBytes(body: unknown, attributes: ReturnType<typeof envelopeAttributes>): number {
+  return Object.entries(attributes).reduce(
+    (size, [name, a]) =>
+      size +
+      Buffer.byteLength(name) +
+      Buffer.byteLength(a.DataType) +
+      Buffer.byteLength(a.StringValue),
+    Buffer.byteLength(JSON.stringify(body)),
+  );
+}
+
+/** The flow queues and DLQs, refusing what SQS refuses: a message above 256 KiB. */
 class MemoryQueues implements EnvelopeQueues {
   readonly queued: { flow: string; envelope: Envelope }[] = [];
-  readonly dead: { flow: string; envelope: Envelope; report: DeadLetterReport }[] = [];
+  readonly dead: { flow: string; envelope: Envelope; report: DeadLetterReport; bytes: number }[] =
+    [];
   broken = false;
   async enqueue(flow: string, envelopes: readonly Envelope[]) {
     if (this.broken) throw new Error('connect ECONNREFUSED');
+    for (const envelope of envelopes)
+      if (sqsBytes(envelope, envelopeAttributes(envelope)) > 262_144)
+        throw new Error('InvalidParameterValue: Message must be shorter than 262144 bytes.');
     for (const envelope of envelopes) this.queued.push({ flow, envelope });
   }
   async deadLetter(flow: string, envelope: Envelope, report: DeadLetterReport) {
     if (this.broken) throw new Error('connect ECONNREFUSED');
-    this.dead.push({ flow, envelope, report });
+    const bytes = sqsBytes(
+      { ...envelope, spinedeadletter: report },
+      envelopeAttributes(envelope, report),
+    );
+    if (bytes > 262_144)
+      throw new Error('InvalidParameterValue: Message must be shorter than 262144 bytes.');
+    this.dead.push({ flow, envelope, report, bytes });
   }
 }
 
@@ -32,6 +59,12 @@ function setup() {
   const queues = new MemoryQueues();
   const lineage = new MemoryLineageStore();
   const counts: string[] = [];
+  const dimensions: Record<string, string>[] = [];
+  const logged: { message: string; fields: Record<string, unknown> }[] = [];
+  const log =
+    () =>
+    (message: string, fields: Record<string, unknown> = {}) =>
+      logged.push({ message, fields });
   const deps: ReceiverDependencies = {
     registry: loadContractRegistry(),
     secrets: { forSource: async (source) => (SECRETS[source] ? [SECRETS[source] as string] : []) },
@@ -39,12 +72,14 @@ function setup() {
     lineage,
     redactionKey: async () => ({ secret: 'k' }),
     telemetry: {
-      count: (metric, dimensions) =>
-        counts.push(`${metric}:${dimensions.reason ?? dimensions.type ?? ''}`),
+      count: (metric, given) => {
+        counts.push(`${metric}:${given.reason ?? given.type ?? ''}`);
+        dimensions.push({ metric, ...given });
+      },
     },
-    logger: { info: () => {}, warn: () => {}, error: () => {} },
+    logger: { info: log(), warn: log(), error: log() },
   };
-  return { deps, queues, lineage, counts };
+  return { deps, queues, lineage, counts, dimensions, logged };
 }
 
 function deliver(fixture: Fixture, options: { body?: string; source?: string } = {}) {
@@ -177,5 +212,99 @@ describe('receiveWebhook', () => {
       expect.objectContaining({ message: 'the event id is missing' }),
     );
     expect(queues.dead[0]?.envelope.id).toMatch(/^spine-/);
+  });
+
+  it('refuses with 413, saying why, an authentic event too large to store whole, instead of 503 forever', async () => {
+    const { deps, queues } = setup();
+    const fixture = loadFixture('stripe/customer.created');
+    // 250 KB: under the old 1 MiB limit, over what fits in one SQS message with its envelope.
+    const body = fixture.raw.replace(
+      '"object": "event",',
+      `"object": "event", "padding": "${'x'.repeat(250 * 1024)}",`,
+    );
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const answer = await receiveWebhook(deliver(fixture, { body }), deps);
+      expect(answer).toMatchObject({
+        status: 413,
+        body: { error: 'too-large', detail: expect.stringContaining('one queue message') },
+      });
+    }
+    expect(queues.dead).toEqual([]);
+  });
+
+  it('quarantines an authentic event just under the limit whole, cutting its report to fit', async () => {
+    const { deps, queues, lineage } = setup();
+    const fixture = loadFixture('shopify/orders-create');
+    const order = JSON.parse(fixture.raw) as { id: number; line_items: unknown[] };
+    // Thousands of lines, each breaking the contract (a number where a string is declared):
+    // the event fits in a queue message, the event and every violation together do not.
+    order.line_items = Array.from({ length: 3500 }, (_, i) => ({
+      id: i,
+      quantity: 1,
+      price: 1.5,
+      title: 'Screen protector',
+    }));
+    const body = JSON.stringify(order).replace(
+      '"id":820982911946154500',
+      '"id":820982911946154508',
+    );
+    expect(Buffer.byteLength(body)).toBeGreaterThan(200 * 1024);
+    const answer = await receiveWebhook(deliver(fixture, { body }), deps);
+    expect(answer.status).toBe(202);
+    expect(queues.dead).toHaveLength(1);
+    const dead = queues.dead[0] as (typeof queues.dead)[number];
+    expect(dead.bytes).toBeLessThanOrEqual(256 * 1024);
+    expect((dead.envelope.data as { line_items: unknown[] }).line_items).toHaveLength(3500);
+    const kept = dead.report.violations?.length ?? 0;
+    expect(kept).toBeGreaterThan(0);
+    expect(dead.report.violationsOmitted).toBeGreaterThan(0);
+    expect(kept + (dead.report.violationsOmitted ?? 0)).toBeGreaterThanOrEqual(3500);
+    expect(lineage.entries.at(-1)).toMatchObject({
+      stage: 'quarantined',
+      error: { message: expect.stringMatching(/; and \d+ more$/) },
+    });
+  });
+
+  it('logs a refused request with a fresh correlation id, and keeps forged names out of metrics', async () => {
+    const { deps, logged, dimensions } = setup();
+    const fixture = loadFixture('stripe/customer.created');
+    const request = deliver(fixture);
+    const forged = { ...request, rawBody: Buffer.from(fixture.raw.replace('Camille', 'Mallory')) };
+    expect((await receiveWebhook(forged, deps)).status).toBe(401);
+    expect((await receiveWebhook(forged, deps)).status).toBe(401);
+    const refusals = logged.filter((l) => l.message === 'webhook refused: bad signature');
+    expect(refusals.map((l) => l.fields.correlationId)).toEqual([
+      expect.stringMatching(/^[0-9a-f-]{36}$/),
+      expect.stringMatching(/^[0-9a-f-]{36}$/),
+    ]);
+    expect(refusals[0]?.fields.correlationId).not.toBe(refusals[1]?.fields.correlationId);
+
+    await receiveWebhook(deliver(fixture, { source: 'x'.repeat(300) }), deps);
+    await receiveWebhook(
+      deliver(fixture, { body: fixture.raw.replace('"customer.created"', '"<script>x</script>"') }),
+      deps,
+    );
+    await receiveWebhook(
+      deliver(fixture, { body: fixture.raw.replace('"customer.created"', '"customer.deleted"') }),
+      deps,
+    );
+    expect(dimensions.filter((d) => d.metric !== 'received')).toEqual(
+      expect.arrayContaining([
+        { metric: 'rejected', source: 'unknown', reason: 'unknown-source' },
+        { metric: 'ignored', source: 'stripe', type: 'other' },
+        { metric: 'ignored', source: 'stripe', type: 'customer.deleted' },
+      ]),
+    );
+    expect(JSON.stringify(dimensions)).not.toContain('xxxx');
+    expect(JSON.stringify(dimensions)).not.toContain('script');
+  });
+
+  it('answers 503 with the correlation id in the log when the queue cannot be reached', async () => {
+    const { deps, queues, logged } = setup();
+    queues.broken = true;
+    const answer = await receiveWebhook(deliver(loadFixture('shopify/orders-create')), deps);
+    expect(answer.status).toBe(503);
+    const line = logged.find((l) => l.message.startsWith('queue unreachable'));
+    expect(line?.fields.correlationId).toEqual(expect.stringMatching(/^[0-9a-f-]{36}$/));
   });
 });

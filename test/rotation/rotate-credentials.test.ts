@@ -6,10 +6,12 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { afterEach, describe, expect, it } from 'vitest';
+import { DynamoDbLineageStore } from '../../functions/lineage/dynamodb-store.ts';
 import { odooSecretName } from '../../functions/platform/names.ts';
 import type { OdooCredential } from '../../functions/rotation/rotate.ts';
+import { localDynamoDbClient } from '../../local/dynamodb.ts';
 import type { OdooEmulator } from '../../local/odoo/server.ts';
-import { allFixtures, loadFixture } from '../support/fixtures.ts';
+import { loadFixture } from '../support/fixtures.ts';
 import { sendFixture, startTestRuntime, waitFor } from '../support/local-runtime.ts';
 
 type Runtime = Awaited<ReturnType<typeof startTestRuntime>>;
@@ -158,37 +160,76 @@ describe('rotating the Odoo credential', { timeout: 120_000 }, () => {
     expect(await logsIn(emulator, before.credential.apiKey)).toBe(true);
   });
 
-  it('loses no event when the credential rotates in the middle of traffic', async () => {
+  // The handlers' container is built once per test process, by the first runtime that receives
+  // traffic: this is the one test of the file that sends webhooks.
+  it('loses no event when the password rotates in the middle of traffic, even between setSecret and finishSecret', async () => {
     const { secrets, runtime } = await setup(18);
-    const customers = allFixtures().filter((f) =>
-      ['stripe/customer.created', 'shopify/customers-create', 'clerk/user.created'].includes(
-        f.name,
-      ),
-    );
-    for (const fixture of customers.slice(0, 2))
-      expect((await sendFixture(runtime, fixture)).status).toBe(202);
-    await rotate(secrets, runtime);
-    expect(
-      (await sendFixture(runtime, customers[2] ?? loadFixture('clerk/user.created'))).status,
-    ).toBe(202);
     const emulator = runtime.odooEmulator as OdooEmulator;
-    await waitFor('three partners', async () => {
-      const count = emulator.orm.call(
-        2,
-        'res.partner',
-        'search_count',
-        [
-          [
-            [
-              'email',
-              'in',
-              ['Camille.Durand@example.com', 'bob.norman@example.com', 'amara.okafor@example.com'],
-            ],
-          ],
-        ],
-        {},
-      ) as number;
-      return count === 3;
-    });
+    const partners = (email: string) =>
+      emulator.orm.call(2, 'res.partner', 'search_count', [[['email', '=ilike', email]]], {});
+    const customers = runtime.flows.find((f) => f.name === 'customers');
+    const deadLetters = () =>
+      runtime.sqs.store.queues.get(customers?.deadLetterQueueUrl.split('/').at(-1) as string)
+        ?.messages.size ?? 0;
+    // A warm worker, holding a client with the password about to change.
+    const first = await sendFixture(runtime, loadFixture('stripe/customer.created'));
+    expect(first.status, JSON.stringify(first.body)).toBe(202);
+    await waitFor('the first partner', async () => partners('camille.durand@example.com') === 1);
+
+    // The rotation's first two steps by hand: Odoo now takes only the pending password, while
+    // AWSCURRENT still holds the old one until finishSecret.
+    const before = await current(secrets);
+    const token = 'bbbbbbbb-cccc-4ddd-8eee-ffffffffffff';
+    await secrets.send(
+      new PutSecretValueCommand({
+        SecretId: SECRET,
+        ClientRequestToken: token,
+        SecretString: JSON.stringify({
+          ...before.credential,
+          password: 'Rotated-password-0123456789',
+        }),
+        VersionStages: ['AWSPENDING'],
+      }),
+    );
+    const { handler } = await import('../../functions/handlers/rotate-credentials.ts');
+    await handler({ Step: 'setSecret', SecretId: SECRET, ClientRequestToken: token });
+    expect(await logsIn(emulator, before.credential.password)).toBe(false);
+
+    expect((await sendFixture(runtime, loadFixture('shopify/customers-create'))).status).toBe(202);
+    await waitFor(
+      'the event to land in Odoo or in the DLQ',
+      async () => partners('bob.norman@example.com') === 1 || deadLetters() > 0,
+    );
+    expect(deadLetters()).toBe(0);
+    expect(partners('bob.norman@example.com')).toBe(1);
+
+    // Odoo refuses the pending password too (changed behind Spine's back): with a rotation under
+    // way the denial is retried later, not dead-lettered.
+    const changePassword = (from: string, to: string) =>
+      emulator.orm.call(emulator.integration.uid, 'res.users', 'change_password', [from, to], {});
+    changePassword('Rotated-password-0123456789', 'Elsewhere-password-0123456789');
+    expect((await sendFixture(runtime, loadFixture('shopify/customers-update'))).status).toBe(202);
+    const lineage = new DynamoDbLineageStore(
+      localDynamoDbClient(runtime.dynamoDbUrl),
+      'spine-local-lineage',
+    );
+    // Each attempt of the invocation is recorded; the last one decides where the event goes.
+    const last = await waitFor(
+      'the update to be given back to the queue, or dead-lettered',
+      async () => {
+        const trail = await lineage.byEvent('shopify', '0f3c2a55-9e61-4c8b-a1de-3b7f90c2e6d4');
+        const retried = trail.find((e) => e.stage === 'failed' && e.error?.retryable);
+        return retried ?? (deadLetters() > 0 && { error: { code: 'dead-lettered' } });
+      },
+    );
+    expect(last.error).toMatchObject({ code: 'odoo-access-denied', retryable: true });
+    expect(deadLetters()).toBe(0);
+    changePassword('Elsewhere-password-0123456789', 'Rotated-password-0123456789');
+
+    for (const Step of ['testSecret', 'finishSecret'] as const)
+      await handler({ Step, SecretId: SECRET, ClientRequestToken: token });
+    expect((await sendFixture(runtime, loadFixture('clerk/user.created'))).status).toBe(202);
+    await waitFor('the third partner', async () => partners('amara.okafor@example.com') === 1);
+    expect(deadLetters()).toBe(0);
   });
 });

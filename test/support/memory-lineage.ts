@@ -1,5 +1,11 @@
 /** An in-memory LineageStore for tests of the domain code (the DynamoDB adapter has its own tests). */
-import type { EntityState, LineageEntry, LineageStore } from '../../functions/lineage/model.ts';
+import {
+  type EntityClaim,
+  type EntityState,
+  isNewerChange,
+  type LineageEntry,
+  type LineageStore,
+} from '../../functions/lineage/model.ts';
 
 export class MemoryLineageStore implements LineageStore {
   readonly entries: LineageEntry[] = [];
@@ -34,10 +40,27 @@ export class MemoryLineageStore implements LineageStore {
     return this.states.get(`${contractId}#${entityKey}`);
   }
 
-  async advanceEntityState(contractId: string, entityKey: string, state: EntityState) {
-    const current = this.states.get(`${contractId}#${entityKey}`);
-    if (current && current.occurredAt > state.occurredAt) return false;
-    this.states.set(`${contractId}#${entityKey}`, state);
-    return true;
+  async claimEntity(
+    contractId: string,
+    entityKey: string,
+    claim: EntityState & { readonly claimedUntil: string },
+    now: string,
+  ): Promise<EntityClaim> {
+    const key = `${contractId}#${entityKey}`;
+    const holder = this.states.get(key);
+    const granted =
+      !holder ||
+      holder.eventId === claim.eventId ||
+      (isNewerChange(claim, holder) && (!holder.claimedUntil || holder.claimedUntil <= now));
+    if (!granted) return { claimed: false, holder };
+    this.states.set(key, claim);
+    return { claimed: true };
+  }
+
+  async releaseEntity(contractId: string, entityKey: string, eventId: string) {
+    const key = `${contractId}#${entityKey}`;
+    const holder = this.states.get(key);
+    if (holder?.eventId === eventId)
+      this.states.set(key, { occurredAt: holder.occurredAt, eventId: holder.eventId });
   }
 }

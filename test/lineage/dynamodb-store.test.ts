@@ -1,0 +1,143 @@
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbLineageStore } from '../../functions/lineage/dynamodb-store.ts';
+import type { LineageEntry } from '../../functions/lineage/model.ts';
+import { LINEAGE_TABLE } from '../../functions/platform/tables.ts';
+import {
+  ensureTable,
+  type LocalDynamoDb,
+  localDynamoDbClient,
+  startLocalDynamoDb,
+} from '../../local/dynamodb.ts';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const TABLE = 'spine-test-lineage';
+let dynamo: LocalDynamoDb;
+let store: DynamoDbLineageStore;
+
+beforeAll(async () => {
+  dynamo = await startLocalDynamoDb();
+  const client = localDynamoDbClient(dynamo.url);
+  await ensureTable(client, TABLE, LINEAGE_TABLE);
+  store = new DynamoDbLineageStore(client, TABLE);
+});
+afterAll(() => dynamo?.stop());
+
+const T1 = '2025-01-28T10:00:00.000Z';
+const T2 = '2025-01-28T10:05:00.000Z';
+const NOW = '2025-01-28T11:00:00.000Z';
+const LATER = '2025-01-28T11:30:00.000Z';
+const UNTIL = '2025-01-28T11:15:00.000Z';
+
+describe('the stale guard in DynamoDB', () => {
+  it('refuses an older change once a newer one claimed the entity, naming the newer one', async () => {
+    expect(
+      await store.claimEntity(
+        'c',
+        'e1',
+        { occurredAt: T2, eventId: 'evt_b', claimedUntil: UNTIL },
+        NOW,
+      ),
+    ).toEqual({ claimed: true });
+    expect(
+      await store.claimEntity(
+        'c',
+        'e1',
+        { occurredAt: T1, eventId: 'evt_a', claimedUntil: UNTIL },
+        NOW,
+      ),
+    ).toEqual({
+      claimed: false,
+      holder: { occurredAt: T2, eventId: 'evt_b', claimedUntil: UNTIL },
+    });
+  });
+
+  it('makes a newer change wait while an older one is written, and lets it in after', async () => {
+    const older = { occurredAt: T1, eventId: 'evt_a', claimedUntil: UNTIL };
+    const newer = { occurredAt: T2, eventId: 'evt_b', claimedUntil: UNTIL };
+    expect(await store.claimEntity('c', 'e2', older, NOW)).toEqual({ claimed: true });
+    expect(await store.claimEntity('c', 'e2', newer, NOW)).toMatchObject({
+      claimed: false,
+      holder: { eventId: 'evt_a' },
+    });
+    await store.releaseEntity('c', 'e2', 'evt_a');
+    expect(await store.claimEntity('c', 'e2', newer, NOW)).toEqual({ claimed: true });
+  });
+
+  it('lets the same event claim again (a retry), and anyone newer once a claim has lapsed', async () => {
+    const older = { occurredAt: T1, eventId: 'evt_a', claimedUntil: UNTIL };
+    expect(await store.claimEntity('c', 'e3', older, NOW)).toEqual({ claimed: true });
+    // The worker crashed between the claim and the Odoo write; the retry comes.
+    expect(await store.claimEntity('c', 'e3', older, NOW)).toEqual({ claimed: true });
+    expect(
+      await store.claimEntity(
+        'c',
+        'e3',
+        { occurredAt: T2, eventId: 'evt_b', claimedUntil: '2025-01-28T12:00:00.000Z' },
+        LATER,
+      ),
+    ).toEqual({ claimed: true });
+    // The first event's late release does not end the claim it no longer holds.
+    await store.releaseEntity('c', 'e3', 'evt_a');
+    expect(await store.entityState('c', 'e3')).toMatchObject({
+      eventId: 'evt_b',
+      claimedUntil: '2025-01-28T12:00:00.000Z',
+    });
+  });
+
+  it('orders two changes made at the same time by event id, so exactly one of them wins', async () => {
+    const a = { occurredAt: T1, eventId: 'evt_a', claimedUntil: UNTIL };
+    const b = { occurredAt: T1, eventId: 'evt_b', claimedUntil: UNTIL };
+    expect(await store.claimEntity('c', 'e4', b, NOW)).toEqual({ claimed: true });
+    await store.releaseEntity('c', 'e4', 'evt_b');
+    expect(await store.claimEntity('c', 'e4', a, NOW)).toMatchObject({ claimed: false });
+  });
+});
+
+describe('records related to an event', () => {
+  it('show in the record timeline and stay out of reconciliation', async () => {
+    const base = {
+      at: '2025-01-28T10:00:01.000Z',
+      source: 'shopify',
+      eventId: 'order-1',
+      contract: 'shopify.order@1.1.0',
+      occurredAt: T1,
+    };
+    const entries: LineageEntry[] = [
+      { ...base, stage: 'applied', model: 'sale.order', recordId: 7, outcome: 'created' },
+      { ...base, stage: 'related', model: 'res.partner', recordId: 12, outcome: 'created' },
+    ];
+    await store.record(entries);
+    expect(await store.byRecord('res.partner', 12)).toMatchObject([
+      { eventId: 'order-1', stage: 'related' },
+    ]);
+    expect(await store.appliedOn('shopify.order', '2025-01-28')).toMatchObject([
+      { stage: 'applied', model: 'sale.order' },
+    ]);
+  });
+});
+
+function spine(
+  ...args: string[]
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [`${ROOT}cli/bin.mjs`, ...args], { cwd: ROOT });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('spine lineage', { timeout: 60_000 }, () => {
+  it('exits 1 and says so when nothing is found, 0 with the timeline when something is', async () => {
+    const options = ['--endpoint', dynamo.url, '--table', TABLE];
+    const missing = await spine('lineage', 'event', 'stripe', 'evt_nowhere', ...options);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('no lineage for event stripe evt_nowhere');
+    const found = await spine('lineage', 'record', 'res.partner', '12', ...options);
+    expect(found.code).toBe(0);
+    expect(found.stdout).toContain('related');
+  });
+});
