@@ -44,8 +44,12 @@ Exit status: 0 when everything matches, 1 when anything differs.`,
     )
     .action(async (options: ReconcileOptions, command: Command) => {
       const day = options.day ?? new Date().toISOString().slice(0, 10);
-      if (!/^\d{4}-\d{2}-\d{2}$/.test(day))
-        throw new Error(`--day takes a date as YYYY-MM-DD, got "${day}"`);
+      // Checked before looking for a runtime: a typo is told at once, whatever is running.
+      try {
+        (await import('../../functions/reconcile/reconcile.ts')).assertReconcileDay(day);
+      } catch {
+        throw new Error(`--day takes a calendar date as YYYY-MM-DD, got "${day}"`);
+      }
       if (options.env && options.stage && options.env !== options.stage)
         throw new Error(
           `--stage is the former name of --env; got --env ${options.env} and --stage ${options.stage}`,

@@ -124,4 +124,13 @@ describe('spine reconcile', { timeout: 60_000 }, () => {
       expect(run.stderr).toContain('unknown environment "nope"; cdk.json knows dev, prod, staging');
     }
   });
+
+  it('refuses a day that is not on the calendar before it looks for a runtime', async () => {
+    for (const day of ['2026-13-45', '2025-02-29', 'yesterday']) {
+      const run = await runSpine(['reconcile', '--day', day]);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain(`--day takes a calendar date as YYYY-MM-DD, got "${day}"`);
+      expect(run.stderr).not.toContain('no spine local');
+    }
+  });
 });
