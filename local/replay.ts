@@ -58,6 +58,7 @@ export async function runReplayLocally(options: {
           return state as never;
         },
         Finish: async (input) => (await handler(input as never)) as never,
+        RevealAfterFailure: async (input) => (await handler(input as never)) as never,
       },
     },
   });

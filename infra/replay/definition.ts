@@ -30,7 +30,7 @@ export const REPLAY_DEFAULTS: ReplayDefaults = {
 };
 
 /** The state names the local runner overrides with the replay handler. */
-export const REPLAY_TASK_STATES = ['ReplayTurn', 'Finish'] as const;
+export const REPLAY_TASK_STATES = ['ReplayTurn', 'Finish', 'RevealAfterFailure'] as const;
 
 export function replayDefinition(options: {
   readonly functionArn: string;
@@ -52,7 +52,7 @@ export function replayDefinition(options: {
       Next: 'ReplayTurn',
     };
   }
-  const task = (action: string, next: Record<string, unknown>) => ({
+  const task = (action: string, next: Record<string, unknown>, onFailure = 'ReplayFailed') => ({
     Type: 'Task',
     Resource: options.functionArn,
     // The whole state: its optional fields (why a run stopped early) reach Finish as they are.
@@ -73,7 +73,7 @@ export function replayDefinition(options: {
     ],
     Catch: [
       { ErrorEquals: ['ReplayInputError'], ResultPath: '$.error', Next: 'BadInput' },
-      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'ReplayFailed' },
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: onFailure },
     ],
     ...next,
   });
@@ -118,7 +118,9 @@ export function replayDefinition(options: {
         Default: 'UnknownFlow',
       },
       ...flowStates,
-      ReplayTurn: task('turn', { Next: 'MoreToDo' }),
+      // A failed turn still makes the dead letters it kept out of sight visible again at once,
+      // rather than after their visibility timeout, before the execution fails.
+      ReplayTurn: task('turn', { Next: 'MoreToDo' }, 'RevealAfterFailure'),
       MoreToDo: {
         Type: 'Choice',
         Choices: [{ Variable: '$.done', BooleanEquals: true, Next: 'Finish' }],
@@ -126,6 +128,7 @@ export function replayDefinition(options: {
       },
       Pace: { Type: 'Wait', SecondsPath: '$.waitSeconds', Next: 'ReplayTurn' },
       Finish: task('finish', { End: true }),
+      RevealAfterFailure: task('finish', { Next: 'ReplayFailed' }),
       UnknownFlow: {
         Type: 'Fail',
         Error: 'UnknownFlow',
