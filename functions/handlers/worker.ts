@@ -112,6 +112,9 @@ async function applyWithFreshCredentials(envelopes: Envelope[]): Promise<ApplyOu
   // Set once the credential is known to have just changed, or to be rotating: a denial then is
   // likely to pass on the next attempt, so it goes back to the queue instead of the DLQ.
   let credentialInFlux = false;
+  // Denials the worker retries at once, with a credential read again, leave no trace: the
+  // attempt that decides is the one lineage shows.
+  let retryingDenials = true;
   const deps = {
     registry: container.registry,
     odoo: () => container.odoo.client(),
@@ -127,6 +130,7 @@ async function applyWithFreshCredentials(envelopes: Envelope[]): Promise<ApplyOu
     },
     retryable: (error: Error) =>
       error instanceof OdooAccessDenied && credentialInFlux ? true : undefined,
+    retriesAtOnce: (error: Error) => retryingDenials && error instanceof OdooAccessDenied,
   };
   const outcomes = await applyEnvelopes(envelopes, deps);
   const retryDenied = async () => {
@@ -142,14 +146,17 @@ async function applyWithFreshCredentials(envelopes: Envelope[]): Promise<ApplyOu
   if (deniedIn(outcomes).length === 0) return outcomes;
   // The credential may have rotated since it was cached: read AWSCURRENT again, and retry.
   credentialInFlux = await container.odoo.refresh();
+  // Between a password rotation's setSecret and finishSecret, Odoo takes only AWSPENDING: with a
+  // rotation under way, a denial of AWSCURRENT is followed by a try with AWSPENDING.
+  const rotating = await container.odoo.rotating();
+  retryingDenials = rotating;
   await retryDenied();
-  if (deniedIn(outcomes).length === 0) return outcomes;
-  // Between a password rotation's setSecret and finishSecret, Odoo takes only AWSPENDING. Only
-  // a denial with no rotation in sight, and no credential change just before, is permanent.
-  if (await container.odoo.usePending()) {
-    credentialInFlux = true;
-    await retryDenied();
-  }
+  if (deniedIn(outcomes).length === 0 || !rotating) return outcomes;
+  // Only a denial with no rotation in sight, and no credential change just before, is permanent.
+  // (If the rotation ended meanwhile, AWSCURRENT is tried once more.)
+  retryingDenials = false;
+  if (await container.odoo.usePending()) credentialInFlux = true;
+  await retryDenied();
   return outcomes;
 }
 

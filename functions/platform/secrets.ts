@@ -185,21 +185,32 @@ export class OdooConnection {
    * from AWSCURRENT); answers whether one is. Odoo takes it once the rotation's setSecret ran.
    */
   async usePending(): Promise<boolean> {
-    const [pending, current] = await Promise.all([
-      this.secrets.jsonAtStage<OdooSecret>(this.secretName, 'AWSPENDING'),
-      this.secrets.json<OdooSecret>(this.secretName),
-    ]);
-    if (!pending || !this.usable(pending.value) || !this.usable(current)) return false;
-    const key = JSON.stringify(pending.value);
-    const refused = JSON.stringify(current);
-    if (key === refused) return false;
+    const rotation = await this.rotation();
+    if (!rotation) return false;
+    const { pending, key, refused } = rotation;
     if (this.pending?.key !== key || this.pending.refused !== refused) {
-      const client = this.connect(pending.value);
+      const client = this.connect(pending);
       client.catch(() => {
         if (this.pending?.client === client) this.pending = undefined;
       });
       this.pending = { refused, key, client };
     }
     return true;
+  }
+
+  /** Whether a rotation is under way: a usable AWSPENDING that differs from AWSCURRENT. */
+  async rotating(): Promise<boolean> {
+    return (await this.rotation()) !== undefined;
+  }
+
+  private async rotation() {
+    const [pending, current] = await Promise.all([
+      this.secrets.jsonAtStage<OdooSecret>(this.secretName, 'AWSPENDING'),
+      this.secrets.json<OdooSecret>(this.secretName),
+    ]);
+    if (!pending || !this.usable(pending.value) || !this.usable(current)) return undefined;
+    const key = JSON.stringify(pending.value);
+    const refused = JSON.stringify(current);
+    return key === refused ? undefined : { pending: pending.value, key, refused };
   }
 }

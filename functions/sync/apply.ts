@@ -70,6 +70,12 @@ export interface SyncDependencies {
    * (an access denial in the middle of a credential rotation); undefined keeps the class's answer.
    */
   readonly retryable?: (error: Error) => boolean | undefined;
+  /**
+   * A failure the caller retries at once (an access denial before the credential is read
+   * again): returned, but not recorded in lineage, metrics or logs, so the trail shows only
+   * the attempt that decides.
+   */
+  readonly retriesAtOnce?: (error: Error) => boolean;
 }
 
 interface Work {
@@ -322,6 +328,7 @@ async function finish(
     const { envelope } = item;
     const outcome = item.outcome ?? failure(new Error('not applied'), deps);
     item.outcome = outcome;
+    if (outcome.kind === 'failed' && deps.retriesAtOnce?.(outcome.error)) continue;
     const base = {
       at: now(),
       source: envelope.spinesource,

@@ -202,6 +202,15 @@ describe('rotating the Odoo credential', { timeout: 120_000 }, () => {
     );
     expect(deadLetters()).toBe(0);
     expect(partners('bob.norman@example.com')).toBe(1);
+    const lineage = new DynamoDbLineageStore(
+      localDynamoDbClient(runtime.dynamoDbUrl),
+      'spine-local-lineage',
+    );
+    // The denials retried at once with AWSCURRENT read again, then AWSPENDING, leave no trace:
+    // the trail shows the event applied, not failed first.
+    const trail = await lineage.byEvent('shopify', 'b54557e4-bdd9-4b37-8a5f-bf7d70bcd043');
+    expect(trail.map((e) => e.stage)).toContain('applied');
+    expect(trail.filter((e) => e.stage === 'failed')).toEqual([]);
 
     // Odoo refuses the pending password too (changed behind Spine's back): with a rotation under
     // way the denial is retried later, not dead-lettered.
@@ -209,10 +218,6 @@ describe('rotating the Odoo credential', { timeout: 120_000 }, () => {
       emulator.orm.call(emulator.integration.uid, 'res.users', 'change_password', [from, to], {});
     changePassword('Rotated-password-0123456789', 'Elsewhere-password-0123456789');
     expect((await sendFixture(runtime, loadFixture('shopify/customers-update'))).status).toBe(202);
-    const lineage = new DynamoDbLineageStore(
-      localDynamoDbClient(runtime.dynamoDbUrl),
-      'spine-local-lineage',
-    );
     // Each attempt of the invocation is recorded; the last one decides where the event goes.
     const last = await waitFor(
       'the update to be given back to the queue, or dead-lettered',
