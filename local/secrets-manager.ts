@@ -398,7 +398,7 @@ export async function startLocalSecretsManager(
       }
       if (removeFrom) {
         const from = secret.versions.find((v) => v.id === removeFrom);
-        if (!from || !from.stages.includes(stage))
+        if (!from?.stages.includes(stage))
           throw invalidRequest(
             `The staging label ${stage} is not attached to version ${removeFrom}.`,
           );

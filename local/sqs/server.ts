@@ -48,7 +48,7 @@ function messageAttributes(input: unknown): Record<string, MessageAttribute> {
   const entries = Object.entries(input as Record<string, unknown>);
   if (entries.length > 10)
     throw invalidParameter(
-      'Number of message attributes [' + entries.length + '] exceeds the allowed maximum [10].',
+      `Number of message attributes [${entries.length}] exceeds the allowed maximum [10].`,
     );
   const result: Record<string, MessageAttribute> = {};
   for (const [name, raw] of entries) {
@@ -484,7 +484,7 @@ export async function startLocalSqs(
     async CancelMessageMoveTask(input) {
       const handle = readString(input, 'TaskHandle', true);
       const task = store.tasks.find((t) => t.handle === handle);
-      if (!task || task.status !== 'RUNNING')
+      if (task?.status !== 'RUNNING')
         throw resourceNotFound('The task does not exist or is not running.');
       task.status = 'CANCELLING';
       return { ApproximateNumberOfMessagesMoved: task.moved };
