@@ -1,12 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
-import {
-  Alarm,
-  ComparisonOperator,
-  type IMetric,
-  type Metric,
-  type MetricOptions,
-  TreatMissingData,
-} from 'aws-cdk-lib/aws-cloudwatch';
+import type { Alarm, IMetric, Metric, MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -14,7 +7,7 @@ import type { CompiledContract, CompiledFlow } from '../../functions/contracts/m
 import type { FlowQueues } from './flow-queues.ts';
 import type { OdooCredentials } from './odoo-credentials.ts';
 import { SpineFunction } from './spine-function.ts';
-import { spineMetric, sumOf } from './spine-metrics.ts';
+import { spineMetric, sumOf, thresholdAlarm } from './spine-metrics.ts';
 import type { SpineTables } from './spine-tables.ts';
 
 /** Lambda asks for an SQS source's visibility timeout to be at least six times the function's. */
@@ -94,14 +87,11 @@ export class Flow extends Construct {
     props.odooCredentials.grantRead(fn);
 
     const alarm = (alarmId: string, metric: IMetric, threshold: number, description: string) =>
-      new Alarm(this, alarmId, {
-        alarmName: `spine-${props.stage}-${flow.name}-${alarmId.replace(/[A-Z]/g, (c, i) => `${i ? '-' : ''}${c.toLowerCase()}`)}`,
+      thresholdAlarm(this, alarmId, {
+        namePrefix: `spine-${props.stage}-${flow.name}`,
         metric,
         threshold,
-        evaluationPeriods: 1,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-        alarmDescription: description,
+        description,
       });
     this.alarms = [
       alarm(

@@ -1,13 +1,11 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import {
-  Alarm,
+  type Alarm,
   AlarmStatusWidget,
-  ComparisonOperator,
   Dashboard,
   GraphWidget,
   type IMetric,
   TextWidget,
-  TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -21,7 +19,7 @@ import type { Flow } from './flow.ts';
 import type { OdooCredentials } from './odoo-credentials.ts';
 import type { Reconciliation } from './reconciliation.ts';
 import type { ReplayStateMachine } from './replay-state-machine.ts';
-import { searchSpineMetric, spineMetric } from './spine-metrics.ts';
+import { searchSpineMetric, spineMetric, thresholdAlarm } from './spine-metrics.ts';
 import type { WebhookApi } from './webhook-api.ts';
 
 export interface ObservabilityProps {
@@ -73,14 +71,11 @@ export class Observability extends Construct {
     this.alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
 
     const alarm = (alarmId: string, metric: IMetric, threshold: number, description: string) =>
-      new Alarm(this, alarmId, {
-        alarmName: `spine-${stage}-${alarmId.replace(/[A-Z]/g, (c, i) => `${i ? '-' : ''}${c.toLowerCase()}`)}`,
+      thresholdAlarm(this, alarmId, {
+        namePrefix: `spine-${stage}`,
         metric,
         threshold,
-        evaluationPeriods: 1,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-        alarmDescription: description,
+        description,
       });
     const threshold = props.serverErrorRateThreshold ?? 1;
     const own = [

@@ -4,7 +4,16 @@
  * the set its handler writes; the dashboard and alarms build on these and nothing else.
  */
 import { Duration } from 'aws-cdk-lib';
-import { MathExpression, Metric, type MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
+import {
+  Alarm,
+  ComparisonOperator,
+  type IMetric,
+  MathExpression,
+  Metric,
+  type MetricOptions,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import type { Construct } from 'constructs';
 
 export const SPINE_NAMESPACE = 'Spine';
 /** Powertools adds the service name to every metric as the `service` dimension. */
@@ -67,5 +76,26 @@ export function searchSpineMetric(
     usingMetrics: {},
     label: options.label ?? '',
     period,
+  });
+}
+
+/**
+ * An alarm that fires when the metric reaches the threshold in one period, named
+ * `<prefix>-<id in kebab case>` (`spine-prod-payments-dead-letters`); no data is not a breach.
+ */
+export function thresholdAlarm(
+  scope: Construct,
+  id: string,
+  props: { namePrefix: string; metric: IMetric; threshold: number; description: string },
+): Alarm {
+  const kebab = id.replace(/[A-Z]/g, (c, i) => `${i ? '-' : ''}${c.toLowerCase()}`);
+  return new Alarm(scope, id, {
+    alarmName: `${props.namePrefix}-${kebab}`,
+    metric: props.metric,
+    threshold: props.threshold,
+    evaluationPeriods: 1,
+    comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    treatMissingData: TreatMissingData.NOT_BREACHING,
+    alarmDescription: props.description,
   });
 }
