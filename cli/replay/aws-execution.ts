@@ -97,13 +97,18 @@ export async function runReplayInAws(options: {
   const flow = typeof options.input.flow === 'string' ? options.input.flow : 'replay';
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const suffix = Math.random().toString(16).slice(2, 6);
-  const { executionArn } = await client.send(
-    new StartExecutionCommand({
-      stateMachineArn: replayStateMachineArn(environment),
-      name: `${flow}-${stamp}-${suffix}`.slice(0, 80),
-      input: JSON.stringify(options.input),
-    }),
-  );
+  const stateMachineArn = replayStateMachineArn(environment);
+  const { executionArn } = await client
+    .send(
+      new StartExecutionCommand({
+        stateMachineArn,
+        name: `${flow}-${stamp}-${suffix}`.slice(0, 80),
+        input: JSON.stringify(options.input),
+      }),
+    )
+    .catch((error: Error) => {
+      throw new Error(startFailure(error, environment, stateMachineArn));
+    });
   if (!executionArn) throw new Error('StartExecution answered without an execution ARN');
   const consoleUrl = executionConsoleUrl(environment.region, executionArn);
   options.onStarted?.({ executionArn, consoleUrl });
@@ -155,4 +160,23 @@ export async function runReplayInAws(options: {
   }
   const outcome = JSON.parse(described.output ?? '{}') as ReplayOutcome;
   return { ...outcome, executionArn, consoleUrl };
+}
+
+/** Why StartExecution failed, and what to do about it, in the operator's words. */
+function startFailure(
+  error: Error,
+  environment: { name: string; account: string; region: string },
+  stateMachineArn: string,
+): string {
+  switch (error.name) {
+    case 'CredentialsProviderError':
+      return `no AWS credentials for ${environment.name} (account ${environment.account}, ${environment.region}): set AWS_PROFILE, run \`aws sso login\`, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY`;
+    case 'StateMachineDoesNotExist':
+      return `${stateMachineArn} does not exist: deploy the environment first (\`npx cdk deploy -c env=${environment.name} --all\`), or check the account and region in cdk.json`;
+    case 'AccessDeniedException':
+    case 'UnrecognizedClientException':
+      return `AWS refused StartExecution on ${stateMachineArn} (${error.name}): the credentials in use need states:StartExecution, states:DescribeExecution and states:GetExecutionHistory on it, in account ${environment.account}`;
+    default:
+      return `StartExecution on ${stateMachineArn} failed: ${error.name}: ${error.message}`;
+  }
 }

@@ -65,6 +65,11 @@ beforeAll(async () => {
         response.writeHead(status, { 'content-type': 'application/x-amz-json-1.0' });
         response.end(JSON.stringify(value));
       };
+      if (target === 'StartExecution' && String(body.stateMachineArn).includes(':222222222222:'))
+        return answer(400, {
+          __type: 'StateMachineDoesNotExist',
+          message: `State Machine Does Not Exist: '${body.stateMachineArn}'`,
+        });
       if (target === 'StartExecution') {
         described = 0;
         const executionArn = `${String(body.stateMachineArn).replace(':stateMachine:', ':execution:')}:${body.name}`;
@@ -247,6 +252,30 @@ describe('spine replay --env', { timeout: 60_000 }, () => {
     const run = await runSpine(['replay', '--env', 'qa', '--flow', 'payments'], aws());
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('unknown environment "qa"; cdk.json knows dev, prod, staging');
+    expect(calls).toEqual([]);
+  });
+
+  it('says to deploy first when the environment has no replay state machine yet', async () => {
+    // The fake answers StateMachineDoesNotExist for staging's account, as AWS does before a deploy.
+    const run = await runSpine(['replay', '--env', 'staging', '--flow', 'payments'], aws());
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toContain(
+      'arn:aws:states:eu-west-1:222222222222:stateMachine:spine-staging-replay does not exist: deploy the environment first (`npx cdk deploy -c env=staging --all`)',
+    );
+  });
+
+  it('says how to give credentials when there are none', async () => {
+    const run = await runSpine(['replay', '--env', 'dev', '--flow', 'payments'], {
+      AWS_ENDPOINT_URL_SFN: endpoint,
+      AWS_CONFIG_FILE: '/nonexistent',
+      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent',
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_ACCESS_KEY_ID: '',
+      AWS_SECRET_ACCESS_KEY: '',
+      AWS_SESSION_TOKEN: '',
+    });
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toContain('no AWS credentials for dev (account 111111111111, eu-west-1)');
     expect(calls).toEqual([]);
   });
 });
