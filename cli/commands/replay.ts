@@ -70,8 +70,8 @@ function replayInput(options: ReplayOptions): Record<string, unknown> {
 
 function progressLine(turn: number, totals: ReplayTotals, dryRun: boolean): string {
   return dryRun
-    ? `  turn ${turn}: ${totals.replayed} would replay, ${totals.skipped} left alone, ${totals.parked} would park`
-    : `  turn ${turn}: ${totals.replayed} replayed, ${totals.skipped} left alone, ${totals.parked} parked`;
+    ? `  turn ${turn}: so far ${totals.replayed} would replay, ${totals.skipped} left alone, ${totals.parked} would park`
+    : `  turn ${turn}: so far ${totals.replayed} replayed, ${totals.skipped} left alone, ${totals.parked} parked`;
 }
 
 function printOutcome(flow: string, result: ReplayOutcome, dryRun: boolean): void {
@@ -111,6 +111,8 @@ async function replayLocally(
     SPINE_REDACTION_SECRET: names.redactionKeySecretName('local'),
     SPINE_WEBHOOK_SECRET_PREFIX: 'spine/local/webhooks/',
     POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'ERROR',
+    // The turn function's CloudWatch metrics mean nothing here, and would land amid the output.
+    POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
   });
   const { runReplayLocally } = await import('../../local/replay.ts');
   return runReplayLocally({

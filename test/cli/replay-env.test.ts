@@ -179,8 +179,8 @@ describe('spine replay --env', { timeout: 60_000 }, () => {
       /^started arn:aws:states:eu-west-1:111111111111:execution:spine-dev-replay:payments-/,
     );
     expect(lines.filter((l) => /^\s+turn/.test(l))).toEqual([
-      '  turn 1: 1 would replay, 0 left alone, 0 would park',
-      '  turn 2: 2 would replay, 1 left alone, 0 would park',
+      '  turn 1: so far 1 would replay, 0 left alone, 0 would park',
+      '  turn 2: so far 2 would replay, 1 left alone, 0 would park',
     ]);
     expect(run.stdout).toContain(
       'dry run: would replay 2 from the payments DLQ; 1 did not match and stay; 0 would be parked; 1 remain in the DLQ',

@@ -52,7 +52,9 @@ describe('spine replay', { timeout: 60_000 }, () => {
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     const turns = run.stdout.split('\n').filter((line) => /^\s+turn \d+:/.test(line));
-    expect(turns[0]).toBe('  turn 1: 1 would replay, 0 left alone, 0 would park');
+    expect(turns[0]).toBe('  turn 1: so far 1 would replay, 0 left alone, 0 would park');
+    // Nothing but the command's own lines: no handler logs or metrics.
+    expect(run.stdout).not.toContain('_aws');
     for (const line of turns) expect(line).not.toMatch(/replayed|parked/);
     expect(run.stdout).toContain('dry run: would replay 1 from the payments DLQ');
   });
