@@ -3,14 +3,20 @@
  * its references resolved to the local runtime, checked as ASL, and run with
  * aws-local-stepfunctions against the local SQS endpoint and the real replay handler.
  */
-import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import aslValidator from 'asl-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReplayFlowQueues } from '../../infra/replay/definition.ts';
 import type { OdooEmulator } from '../../local/odoo/server.ts';
 import { runReplayLocally } from '../../local/replay.ts';
 import { loadFixture } from '../support/fixtures.ts';
-import { sendFixture, startTestRuntime, waitFor } from '../support/local-runtime.ts';
+import {
+  localSqsClient,
+  queueDepth,
+  sendFixture,
+  startTestRuntime,
+  waitFor,
+} from '../support/local-runtime.ts';
 import { synthEnvironment } from './synth.ts';
 
 type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
@@ -63,23 +69,11 @@ let sqs: SQSClient;
 beforeAll(async () => {
   runtime = await startTestRuntime();
   emulator = runtime.odooEmulator as OdooEmulator;
-  sqs = new SQSClient({
-    endpoint: runtime.sqsUrl,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
-  });
+  sqs = localSqsClient(runtime);
 }, 60_000);
 afterAll(() => runtime.dispose());
 
-async function visible(queueUrl: string): Promise<number> {
-  const { Attributes = {} } = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['All'] }),
-  );
-  return (
-    Number(Attributes.ApproximateNumberOfMessages) +
-    Number(Attributes.ApproximateNumberOfMessagesNotVisible)
-  );
-}
+const visible = (queueUrl: string) => queueDepth(sqs, queueUrl);
 
 describe('the synthesised replay state machine', { timeout: 120_000 }, () => {
   it('is valid Amazon States Language', () => {

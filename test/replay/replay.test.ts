@@ -1,11 +1,17 @@
-import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbLineageStore } from '../../functions/lineage/dynamodb-store.ts';
 import { localDynamoDbClient } from '../../local/dynamodb.ts';
 import type { OdooEmulator } from '../../local/odoo/server.ts';
 import { runReplayLocally } from '../../local/replay.ts';
 import { loadFixture } from '../support/fixtures.ts';
-import { sendFixture, startTestRuntime, waitFor } from '../support/local-runtime.ts';
+import {
+  localSqsClient,
+  queueDepth,
+  sendFixture,
+  startTestRuntime,
+  waitFor,
+} from '../support/local-runtime.ts';
 
 type Runtime = Awaited<ReturnType<typeof startTestRuntime>>;
 let runtime: Runtime;
@@ -23,15 +29,7 @@ const variant = (fixture: typeof payment, i: number) => ({
     .replaceAll(/(pi|ch)_3QkZ\w+/g, (id) => `${id}_${i}`),
 });
 
-async function depth(queueUrl: string): Promise<number> {
-  const { Attributes = {} } = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['All'] }),
-  );
-  return (
-    Number(Attributes.ApproximateNumberOfMessages) +
-    Number(Attributes.ApproximateNumberOfMessagesNotVisible)
-  );
-}
+const depth = (queueUrl: string) => queueDepth(sqs, queueUrl);
 
 const paymentsCount = () =>
   emulator.orm.call(2, 'account.payment', 'search_count', [[]], {}) as number;
@@ -39,11 +37,7 @@ const paymentsCount = () =>
 beforeAll(async () => {
   runtime = await startTestRuntime();
   emulator = runtime.odooEmulator as OdooEmulator;
-  sqs = new SQSClient({
-    endpoint: runtime.sqsUrl,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
-  });
+  sqs = localSqsClient(runtime);
   lineage = new DynamoDbLineageStore(
     localDynamoDbClient(runtime.dynamoDbUrl),
     'spine-local-lineage',
