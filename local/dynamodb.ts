@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import type { TableDefinition } from '../functions/platform/tables.ts';
+import { rememberDynaliteParses } from './dynalite-expressions.ts';
 import { close, listen } from './listen.ts';
 
 export interface LocalDynamoDb {
@@ -23,6 +24,7 @@ export async function startLocalDynamoDb(
   options: { port?: number; host?: string; dataDir?: string } = {},
 ): Promise<LocalDynamoDb> {
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
+  rememberDynaliteParses();
   const server = dynalite({
     path: options.dataDir,
     createTableMs: 0,

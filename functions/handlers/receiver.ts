@@ -4,12 +4,11 @@
  */
 
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { receiveWebhook } from '../ingest/receive.ts';
 import { getContainer } from '../platform/container.ts';
-import { createLogger, logPort, metrics } from '../platform/powertools.ts';
+import { createLogger, logPort, publishMetric } from '../platform/powertools.ts';
 import { redactionKey } from '../platform/secrets.ts';
 
 const logger = createLogger();
@@ -41,12 +40,8 @@ export const handler = middy(
         lineage: container.lineage,
         redactionKey: () => redactionKey(container.secrets, container.config.redactionSecret),
         telemetry: {
-          count: (metric, dimensions, value = 1) => {
-            const single = metrics.singleMetric();
-            for (const [name, dimension] of Object.entries(dimensions))
-              single.addDimension(name, dimension);
-            single.addMetric(metric, MetricUnit.Count, value);
-          },
+          count: (metric, dimensions, value = 1) =>
+            publishMetric(metric, dimensions, undefined, value),
         },
         logger: log,
       },

@@ -2,9 +2,8 @@
  * Scheduled reconciliation: for every contract that counts, yesterday and today (UTC), lineage
  * against Odoo. Publishes a mismatch metric per contract (alarmed on) and returns the reports.
  */
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { getContainer } from '../platform/container.ts';
-import { createLogger, metrics } from '../platform/powertools.ts';
+import { createLogger, publishMetric } from '../platform/powertools.ts';
 import {
   assertReconcileDay,
   type ReconcileReport,
@@ -36,10 +35,12 @@ export async function handler(
       reports.push(report);
       const mismatches =
         report.missing.length + report.unexpected.length + report.differences.length;
-      const single = metrics.singleMetric();
-      single.addDimension('contract', contract.id);
-      single.addDimension('flow', contract.flow);
-      single.addMetric('reconciliation-mismatches', MetricUnit.Count, mismatches);
+      publishMetric(
+        'reconciliation-mismatches',
+        { contract: contract.id, flow: contract.flow },
+        undefined,
+        mismatches,
+      );
       if (mismatches > 0)
         logger.warn('reconciliation mismatch', {
           contract: report.contract,

@@ -1,7 +1,6 @@
 /** The replay state machine's task: one turn of the loop, or the end of the run. */
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { getContainer } from '../platform/container.ts';
-import { metrics } from '../platform/powertools.ts';
+import { publishMetric } from '../platform/powertools.ts';
 import { SqsReplayQueues } from '../platform/replay-queues.ts';
 import { finishReplay, type ReplayState, replayTurn } from '../replay/replay.ts';
 
@@ -16,9 +15,7 @@ export async function handler(event: { action: 'turn' | 'finish'; state: ReplayS
     for (const name of ['replayed', 'parked'] as const) {
       const moved = next.totals[name] - state.totals[name];
       if (moved <= 0) continue;
-      const single = metrics.singleMetric();
-      single.addDimension('flow', state.config.flow);
-      single.addMetric(name, MetricUnit.Count, moved);
+      publishMetric(name, { flow: state.config.flow }, undefined, moved);
     }
   }
   return next;

@@ -17,7 +17,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { type Envelope, parseEnvelope } from '../ingest/envelope.ts';
 import { OdooAccessDenied } from '../odoo/errors/index.ts';
 import { getContainer } from '../platform/container.ts';
-import { createLogger, logPort, metrics } from '../platform/powertools.ts';
+import { createLogger, logPort, publishMetric } from '../platform/powertools.ts';
 import { type ApplyOutcome, applyEnvelopes } from '../sync/apply.ts';
 
 const logger = createLogger();
@@ -37,17 +37,6 @@ class PermanentFailure extends Error {
   constructor(readonly outcome: Extract<ApplyOutcome, { kind: 'failed' }>) {
     super(outcome.error.message);
   }
-}
-
-function count(
-  metric: string,
-  dimensions: Record<string, string>,
-  unit: (typeof MetricUnit)[keyof typeof MetricUnit] = MetricUnit.Count,
-  value = 1,
-): void {
-  const single = metrics.singleMetric();
-  for (const [name, dimension] of Object.entries(dimensions)) single.addDimension(name, dimension);
-  single.addMetric(metric, unit, value);
 }
 
 /** Gathers the envelopes of one invocation and applies them together. */
@@ -124,9 +113,9 @@ async function applyWithFreshCredentials(envelopes: Envelope[]): Promise<ApplyOu
       count: (
         metric: 'applied' | 'stale-skipped' | 'skipped' | 'failed',
         dimensions: Record<string, string>,
-      ) => count(metric, dimensions),
+      ) => publishMetric(metric, dimensions),
       odooLatency: (ms: number, dimensions: Record<string, string>) =>
-        count('odoo-latency', dimensions, MetricUnit.Milliseconds, ms),
+        publishMetric('odoo-latency', dimensions, MetricUnit.Milliseconds, ms),
     },
     retryable: (error: Error) =>
       error instanceof OdooAccessDenied && credentialInFlux ? true : undefined,
@@ -213,7 +202,7 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
       });
       if (!executed) {
         collector.skip();
-        count('duplicates-suppressed', { flow: envelope.spineflow });
+        publishMetric('duplicates-suppressed', { flow: envelope.spineflow });
       }
       return result;
     } catch (error) {

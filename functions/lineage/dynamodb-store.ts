@@ -12,7 +12,20 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { EntityClaim, EntityState, LineageEntry, LineageStore } from './model.ts';
+import type {
+  ClaimRelease,
+  EntityClaim,
+  EntityState,
+  LineageEntry,
+  LineageStore,
+} from './model.ts';
+
+/**
+ * A claim with more than this left is ended by a plain put in the lineage batch: no other event
+ * can be granted the entity before the claim lapses, so nothing newer can be overwritten. Closer
+ * to its end (a write that took most of a Lambda's longest timeout), it is ended conditionally.
+ */
+const LIVE_CLAIM_MARGIN_MS = 60_000;
 
 export class DynamoDbLineageStore implements LineageStore {
   private readonly documents: DynamoDBDocumentClient;
@@ -43,11 +56,31 @@ export class DynamoDbLineageStore implements LineageStore {
     };
   }
 
-  async record(entries: readonly LineageEntry[]): Promise<void> {
-    for (let i = 0; i < entries.length; i += 25) {
-      let requests = entries
-        .slice(i, i + 25)
-        .map((entry) => ({ PutRequest: { Item: this.item(entry) } }));
+  async record(
+    entries: readonly LineageEntry[],
+    releases: readonly ClaimRelease[] = [],
+  ): Promise<void> {
+    const live = releases.filter(
+      (r) => Date.parse(r.claim.claimedUntil) - Date.now() > LIVE_CLAIM_MARGIN_MS,
+    );
+    const lapsing = releases.filter((r) => !live.includes(r));
+    const puts: Record<string, unknown>[] = [
+      ...entries.map((entry) => this.item(entry)),
+      ...live.map((r) => ({
+        ...this.entityKey(r.contractId, r.entityKey),
+        occurredAt: r.claim.occurredAt,
+        eventId: r.claim.eventId,
+      })),
+    ];
+    await Promise.all([
+      this.batchPut(puts),
+      ...lapsing.map((r) => this.releaseEntity(r.contractId, r.entityKey, r.claim.eventId)),
+    ]);
+  }
+
+  private async batchPut(items: readonly Record<string, unknown>[]): Promise<void> {
+    for (let i = 0; i < items.length; i += 25) {
+      let requests = items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } }));
       for (let attempt = 0; requests.length > 0; attempt++) {
         const result = await this.documents.send(
           new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }),

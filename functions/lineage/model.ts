@@ -63,8 +63,19 @@ export type EntityClaim =
   /** `holder` is newer (the event is stale) or is an older event still being written (try later). */
   | { readonly claimed: false; readonly holder: EntityState };
 
+/** A granted claim to end, now that its event's write is over. */
+export interface ClaimRelease {
+  readonly contractId: string;
+  readonly entityKey: string;
+  readonly claim: EntityState & { readonly claimedUntil: string };
+}
+
 export interface LineageStore {
-  record(entries: readonly LineageEntry[]): Promise<void>;
+  /**
+   * Records entries, and ends the given claims with them (the states keep their events as the
+   * newest). A claim still live can be no other event's, so a store may end it in the same write.
+   */
+  record(entries: readonly LineageEntry[], releases?: readonly ClaimRelease[]): Promise<void>;
   /** Every stage of one event, oldest first. */
   byEvent(source: string, eventId: string): Promise<LineageEntry[]>;
   /** Every event that touched one Odoo record, oldest first. */
@@ -84,6 +95,9 @@ export interface LineageStore {
     claim: EntityState & { readonly claimedUntil: string },
     now: string,
   ): Promise<EntityClaim>;
-  /** Ends an event's claim once its write is over (the state keeps the event as the newest). */
+  /**
+   * Ends an event's claim once its write is over (the state keeps the event as the newest), unless
+   * another event holds the entity by now.
+   */
   releaseEntity(contractId: string, entityKey: string, eventId: string): Promise<void>;
 }

@@ -22,7 +22,12 @@ import { ContractViolation } from '../errors/contract-violation.ts';
 import { SpineError } from '../errors/spine-error.ts';
 import type { Envelope } from '../ingest/envelope.ts';
 import type { Logger } from '../ingest/receive.ts';
-import { isNewerChange, type LineageEntry, type LineageStore } from '../lineage/model.ts';
+import {
+  type EntityState,
+  isNewerChange,
+  type LineageEntry,
+  type LineageStore,
+} from '../lineage/model.ts';
 import type { OdooClient } from '../odoo/client.ts';
 import { OdooError } from '../odoo/errors/index.ts';
 import type { MatchKey } from '../odoo/match.ts';
@@ -87,7 +92,8 @@ interface Work {
   measure?: number;
   /** What the stale guard compares this event with: the entity, and for a thin event its fields. */
   staleKey?: string;
-  claimed?: boolean;
+  /** The claim on the entity, once granted. */
+  claim?: EntityState & { readonly claimedUntil: string };
   related?: readonly RelatedRecord[];
   outcome?: ApplyOutcome;
 }
@@ -193,13 +199,14 @@ export async function applyEnvelopes(
       const contract = item.contract as CompiledContract;
       const change = changeOf(item.envelope);
       try {
+        const wanted = { ...change, claimedUntil };
         const claim = await deps.lineage.claimEntity(
           contract.id,
           item.staleKey as string,
-          { ...change, claimedUntil },
+          wanted,
           at.toISOString(),
         );
-        if (claim.claimed) item.claimed = true;
+        if (claim.claimed) item.claim = wanted;
         else if (isNewerChange(claim.holder, change))
           item.outcome = { kind: 'skipped-stale', newer: claim.holder.eventId };
         else
@@ -213,7 +220,7 @@ export async function applyEnvelopes(
     }),
   );
 
-  const pending = work.filter((w) => !w.outcome && w.claimed && w.contract && w.mapped);
+  const pending = work.filter((w) => !w.outcome && w.claim && w.contract && w.mapped);
   if (pending.length > 0) {
     let client: OdooClient;
     try {
@@ -412,21 +419,20 @@ async function finish(
       });
     }
   }
-  // The write is over, whatever its outcome: the claims end (the states stay, as the newest).
-  const releases = work
-    .filter((w) => w.claimed)
-    .map((w) =>
-      deps.lineage
-        .releaseEntity((w.contract as CompiledContract).id, w.staleKey as string, w.envelope.id)
-        .catch((error: unknown) => {
-          // Not worth failing applied events for: the claim lapses after ENTITY_CLAIM_SECONDS.
-          deps.logger.warn('entity claim not released', {
-            eventId: w.envelope.id,
-            correlationId: w.envelope.correlationid,
-            error: (error as Error).message,
-          });
-        }),
-    );
-  await Promise.all([deps.lineage.record(entries), ...releases]);
+  // The write is over, whatever its outcome: the claims end with the trail, in the same write.
+  await deps.lineage.record(
+    entries,
+    work.flatMap((w) =>
+      w.claim
+        ? [
+            {
+              contractId: (w.contract as CompiledContract).id,
+              entityKey: w.staleKey as string,
+              claim: w.claim,
+            },
+          ]
+        : [],
+    ),
+  );
   return work.map((w) => w.outcome as ApplyOutcome);
 }

@@ -94,6 +94,54 @@ describe('the stale guard in DynamoDB', () => {
   });
 });
 
+describe('ending claims with the trail', () => {
+  const inMinutes = (minutes: number) => new Date(Date.now() + minutes * 60_000).toISOString();
+  const entry = (eventId: string): LineageEntry => ({
+    stage: 'applied',
+    at: new Date().toISOString(),
+    source: 'stripe',
+    eventId,
+  });
+
+  it('ends a live claim in the same batch write as the entries', async () => {
+    const claim = { occurredAt: T1, eventId: 'evt_live', claimedUntil: inMinutes(15) };
+    expect(await store.claimEntity('c', 'e5', claim, new Date().toISOString())).toEqual({
+      claimed: true,
+    });
+    const calls: string[] = [];
+    const client = localDynamoDbClient(dynamo.url);
+    client.middlewareStack.add(
+      (next, context) => (args) => {
+        calls.push(context.commandName as string);
+        return next(args);
+      },
+      { step: 'initialize', name: 'countCalls' },
+    );
+    await new DynamoDbLineageStore(client, TABLE).record(
+      [entry('evt_live')],
+      [{ contractId: 'c', entityKey: 'e5', claim }],
+    );
+    expect(calls).toEqual(['BatchWriteItemCommand']);
+    expect(await store.entityState('c', 'e5')).toEqual({ occurredAt: T1, eventId: 'evt_live' });
+    expect(await store.byEvent('stripe', 'evt_live')).toHaveLength(1);
+    const newer = { occurredAt: T2, eventId: 'evt_next', claimedUntil: inMinutes(15) };
+    expect(await store.claimEntity('c', 'e5', newer, new Date().toISOString())).toEqual({
+      claimed: true,
+    });
+  });
+
+  it('never overwrites a newer claim when ending one that has lapsed', async () => {
+    const lapsed = { occurredAt: T1, eventId: 'evt_slow', claimedUntil: inMinutes(-1) };
+    await store.claimEntity('c', 'e6', lapsed, inMinutes(-16));
+    const newer = { occurredAt: T2, eventId: 'evt_fast', claimedUntil: inMinutes(15) };
+    expect(await store.claimEntity('c', 'e6', newer, new Date().toISOString())).toEqual({
+      claimed: true,
+    });
+    await store.record([entry('evt_slow')], [{ contractId: 'c', entityKey: 'e6', claim: lapsed }]);
+    expect(await store.entityState('c', 'e6')).toEqual(newer);
+  });
+});
+
 describe('records related to an event', () => {
   it('show in the record timeline and stay out of reconciliation', async () => {
     const base = {

@@ -1,5 +1,6 @@
 /** An in-memory LineageStore for tests of the domain code (the DynamoDB adapter has its own tests). */
 import {
+  type ClaimRelease,
   type EntityClaim,
   type EntityState,
   isNewerChange,
@@ -11,8 +12,9 @@ export class MemoryLineageStore implements LineageStore {
   readonly entries: LineageEntry[] = [];
   readonly states = new Map<string, EntityState>();
 
-  async record(entries: readonly LineageEntry[]): Promise<void> {
+  async record(entries: readonly LineageEntry[], releases: readonly ClaimRelease[] = []) {
     this.entries.push(...entries);
+    for (const r of releases) await this.releaseEntity(r.contractId, r.entityKey, r.claim.eventId);
   }
 
   async byEvent(source: string, eventId: string) {
