@@ -14,11 +14,14 @@ import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempo
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { queuedEntry, receivedEntry } from '../ingest/arrival.ts';
 import { type Envelope, parseEnvelope } from '../ingest/envelope.ts';
+import type { LineageEntry } from '../lineage/model.ts';
 import { OdooAccessDenied } from '../odoo/errors/index.ts';
 import { getContainer } from '../platform/container.ts';
 import { createLogger, logPort, publishMetric } from '../platform/powertools.ts';
-import { type ApplyOutcome, applyEnvelopes } from '../sync/apply.ts';
+import { redactionKey } from '../platform/secrets.ts';
+import { type ApplyOutcome, applyEnvelopes, contractOf } from '../sync/apply.ts';
 
 const logger = createLogger();
 const log = logPort(logger);
@@ -43,6 +46,7 @@ class PermanentFailure extends Error {
 class Collector {
   private pending: {
     envelope: Envelope;
+    arrival: readonly LineageEntry[];
     resolve: (o: ApplyOutcome) => void;
     reject: (e: unknown) => void;
   }[] = [];
@@ -53,9 +57,10 @@ class Collector {
     this.remaining = expected;
   }
 
-  submit(envelope: Envelope): Promise<ApplyOutcome> {
+  /** An envelope to apply, with its arrival to record in the same write. */
+  submit(envelope: Envelope, arrival: readonly LineageEntry[]): Promise<ApplyOutcome> {
     const promise = new Promise<ApplyOutcome>((resolve, reject) =>
-      this.pending.push({ envelope, resolve, reject }),
+      this.pending.push({ envelope, arrival, resolve, reject }),
     );
     this.maybeFlush();
     return promise;
@@ -83,7 +88,10 @@ class Collector {
     this.pending = [];
     this.remaining -= batch.length;
     try {
-      const outcomes = await applyWithFreshCredentials(batch.map((b) => b.envelope));
+      const outcomes = await applyWithFreshCredentials(
+        batch.map((b) => b.envelope),
+        batch.flatMap((b) => b.arrival),
+      );
       for (const [i, b] of batch.entries()) b.resolve(outcomes[i] as ApplyOutcome);
     } catch (error) {
       for (const b of batch) b.reject(error);
@@ -96,7 +104,10 @@ const deniedIn = (outcomes: readonly ApplyOutcome[]) =>
     o.kind === 'failed' && o.error instanceof OdooAccessDenied ? [i] : [],
   );
 
-async function applyWithFreshCredentials(envelopes: Envelope[]): Promise<ApplyOutcome[]> {
+async function applyWithFreshCredentials(
+  envelopes: Envelope[],
+  arrivals: readonly LineageEntry[],
+): Promise<ApplyOutcome[]> {
   const container = getContainer();
   // Set once the credential is known to have just changed, or to be rotating: a denial then is
   // likely to pass on the next attempt, so it goes back to the queue instead of the DLQ.
@@ -121,7 +132,7 @@ async function applyWithFreshCredentials(envelopes: Envelope[]): Promise<ApplyOu
       error instanceof OdooAccessDenied && credentialInFlux ? true : undefined,
     retriesAtOnce: (error: Error) => retryingDenials && error instanceof OdooAccessDenied,
   };
-  const outcomes = await applyEnvelopes(envelopes, deps);
+  const outcomes = await applyEnvelopes(envelopes, deps, { alsoRecord: arrivals });
   const retryDenied = async () => {
     const denied = deniedIn(outcomes);
     const retried = await applyEnvelopes(
@@ -158,11 +169,28 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
   });
   idempotencyConfig.registerLambdaContext(context);
   const collector = new Collector(event.Records.length);
+  // Each event's arrival (received, queued) is recorded here, with its outcome, not by the
+  // receiver. The key hashes the redacted view; without it the arrivals are still recorded.
+  const key = await redactionKey(container.secrets, container.config.redactionSecret).catch(
+    (error: unknown) => {
+      logger.warn('redaction key unreadable: arrivals are recorded without the redacted view', {
+        error: (error as Error).message,
+      });
+      return undefined;
+    },
+  );
+  const arrivalOf = (record: SQSRecord, envelope: Envelope) => [
+    receivedEntry(envelope, contractOf(container.registry, envelope), key),
+    queuedEntry(envelope, new Date(Number(record.attributes.SentTimestamp) || Date.now())),
+  ];
+  // A vendor's retry of an event already applied: its delivery still shows in the timeline.
+  const duplicates: LineageEntry[] = [];
 
   const process = makeIdempotent(
     async (record: SQSRecord, started: () => void) => {
       started();
-      const outcome = await collector.submit(parseEnvelope(record.body));
+      const envelope = parseEnvelope(record.body);
+      const outcome = await collector.submit(envelope, arrivalOf(record, envelope));
       if (outcome.kind === 'failed') {
         // Throwing removes the in-progress idempotency record, so a retry or replay runs again.
         if (outcome.retryable) throw outcome.error;
@@ -202,6 +230,7 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
       });
       if (!executed) {
         collector.skip();
+        duplicates.push(...arrivalOf(record, envelope));
         publishMetric('duplicates-suppressed', { flow: envelope.spineflow });
       }
       return result;
@@ -221,7 +250,7 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
 
   const fifo = event.Records[0]?.eventSourceARN.endsWith('.fifo') ?? false;
   // Metrics go out as single metrics as they happen, so nothing is left to publish here.
-  return fifo
+  const response = await (fifo
     ? processPartialResponse(event, recordHandler, fifoProcessor, {
         context,
         skipGroupOnError: true,
@@ -230,5 +259,14 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
     : processPartialResponse(event, recordHandler, batchProcessor, {
         context,
         throwOnFullBatchFailure: false,
+      }));
+  if (duplicates.length > 0)
+    await container.lineage.record(duplicates).catch((error: unknown) => {
+      // The event itself was applied before; only the note of its repeated delivery is missing.
+      logger.warn('lineage write failed for repeated deliveries', {
+        events: duplicates.filter((e) => e.stage === 'received').map((e) => e.eventId),
+        error: (error as Error).message,
       });
+    });
+  return response;
 }

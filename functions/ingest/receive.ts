@@ -7,10 +7,11 @@ import { randomUUID } from 'node:crypto';
 import { readLocator, readLocatorString, toEpochMillis } from '../contracts/locator.ts';
 import { minimise } from '../contracts/minimise.ts';
 import type { CompiledContract } from '../contracts/model.ts';
-import { type RedactionKey, redact } from '../contracts/redaction.ts';
+import type { RedactionKey } from '../contracts/redaction.ts';
 import type { ContractRegistry } from '../contracts/registry.ts';
 import { SignatureError } from '../errors/signature-error.ts';
 import type { LineageEntry, LineageStore } from '../lineage/model.ts';
+import { eventFields, receivedEntry } from './arrival.ts';
 import {
   type DeadLetterReport,
   deadLetterBytes,
@@ -97,7 +98,6 @@ interface Routed {
   readonly contract: CompiledContract;
   readonly envelope: Envelope;
   readonly violations: NonNullable<DeadLetterReport['violations']>;
-  readonly raw: unknown;
   /** For an invalid event: the DLQ report, cut to fit. */
   report?: DeadLetterReport;
 }
@@ -252,7 +252,7 @@ export async function receiveWebhook(
         message: `the event's envelope is larger than the ${SQS_MAX_MESSAGE_BYTES} bytes a queue message holds`,
       });
     if (violations.length === 0) {
-      routed.push({ contract, envelope, violations, raw: event });
+      routed.push({ contract, envelope, violations });
       continue;
     }
     // An invalid event is kept whole in the DLQ, so nothing authentic is lost before it is fixed.
@@ -277,60 +277,48 @@ export async function receiveWebhook(
         detail: `event ${kept.id.slice(0, 64)} needs ${bytes} bytes in a queue message with its envelope; SQS takes at most ${SQS_MAX_MESSAGE_BYTES}. Send smaller events.`,
       });
     }
-    routed.push({ contract, envelope: kept, violations, raw: event, report });
+    routed.push({ contract, envelope: kept, violations, report });
   }
 
   const valid = routed.filter((r) => !r.report);
   const invalid = routed.filter((r) => r.report);
 
-  // The trail (redacted view only): received, then queued or quarantined. It is written while
-  // the events are being sent, so the vendor's wait is one round trip, not two.
-  const key = await deps.redactionKey();
-  const entries: LineageEntry[] = [];
-  const at = new Date().toISOString();
-  for (const r of routed) {
-    const base = {
-      source,
-      eventId: r.envelope.id,
-      eventType: r.envelope.type,
-      contract: r.envelope.spinecontract,
-      flow: r.contract.flow,
-      correlationId,
-      entityKey: r.envelope.subject,
-      occurredAt: r.envelope.time,
-    };
-    entries.push({
-      ...base,
-      stage: 'received',
-      at: receivedAt,
-      redacted: redact(r.contract.shape, r.raw, key),
-    });
-    const named = r.violations.slice(0, VIOLATIONS_IN_LINEAGE);
-    const more = r.violations.length - named.length;
-    entries.push(
-      r.report
-        ? {
-            ...base,
-            stage: 'quarantined',
-            at,
-            error: {
-              code: 'contract-violation',
-              message: `${named.map((v) => `${v.path} ${v.message}`).join('; ')}${more > 0 ? `; and ${more} more` : ''}`,
-            },
-          }
-        : { ...base, stage: 'queued', at },
-    );
-  }
-  const trail = (written: LineageEntry[]) =>
-    deps.lineage.record(written).catch((error: unknown) => {
+  // The trail (redacted view only). An accepted event's arrival is recorded by the worker that
+  // takes it (see arrival.ts), so the vendor waits on the queue alone; a quarantined event
+  // reaches no worker, so its trail is written here, while it is sent to the DLQ.
+  const trail = async (entriesOf: (key: RedactionKey) => LineageEntry[]) => {
+    try {
+      await deps.lineage.record(entriesOf(await deps.redactionKey()));
+    } catch (error) {
       // A missing trail is logged; it is not worth failing a delivery that was queued.
       logger.error('lineage write failed', {
         source,
         correlationId,
         error: (error as Error).message,
       });
-    });
-  const written = trail(entries);
+    }
+  };
+  const quarantined =
+    invalid.length > 0
+      ? trail((key) =>
+          invalid.flatMap((r) => {
+            const named = r.violations.slice(0, VIOLATIONS_IN_LINEAGE);
+            const more = r.violations.length - named.length;
+            return [
+              receivedEntry(r.envelope, r.contract, key),
+              {
+                ...eventFields(r.envelope),
+                stage: 'quarantined' as const,
+                at: new Date().toISOString(),
+                error: {
+                  code: 'contract-violation',
+                  message: `${named.map((v) => `${v.path} ${v.message}`).join('; ')}${more > 0 ? `; and ${more} more` : ''}`,
+                },
+              },
+            ];
+          }),
+        )
+      : undefined;
 
   try {
     await Promise.all([
@@ -351,18 +339,14 @@ export async function receiveWebhook(
       error: (error as Error).message,
     });
     telemetry.count('rejected', { source, reason: 'queue-unavailable' });
-    // The entries above were written alongside the send; this one says the send did not happen.
-    await written;
-    await trail(
-      routed.map((r) => ({
+    // No worker will record these arrivals: they are recorded here, with why they stop.
+    await quarantined;
+    await trail((key) => [
+      ...valid.map((r) => receivedEntry(r.envelope, r.contract, key)),
+      ...routed.map((r) => ({
+        ...eventFields(r.envelope),
         stage: 'failed' as const,
         at: new Date().toISOString(),
-        source,
-        eventId: r.envelope.id,
-        eventType: r.envelope.type,
-        contract: r.envelope.spinecontract,
-        flow: r.contract.flow,
-        correlationId,
         error: {
           code: 'queue-unavailable',
           message:
@@ -370,13 +354,13 @@ export async function receiveWebhook(
           retryable: true,
         },
       })),
-    );
+    ]);
     return answer(503, {
       error: 'queue-unavailable',
       detail: 'the event could not be queued; retry later',
     });
   }
-  await written;
+  await quarantined;
 
   for (const r of valid)
     telemetry.count('accepted', { source, flow: r.contract.flow, contract: r.contract.id });

@@ -27,6 +27,11 @@ import type {
  */
 const LIVE_CLAIM_MARGIN_MS = 60_000;
 
+const ARRIVAL_ORDER: Partial<Record<LineageEntry['stage'], string>> = {
+  received: 'arrival-1',
+  queued: 'arrival-2',
+};
+
 export class DynamoDbLineageStore implements LineageStore {
   private readonly documents: DynamoDBDocumentClient;
   private sequence = 0;
@@ -41,8 +46,9 @@ export class DynamoDbLineageStore implements LineageStore {
   }
 
   private item(entry: LineageEntry) {
-    // The sequence keeps two stages recorded in the same millisecond apart, in order.
-    const seq = String(this.sequence++ % 1_000_000).padStart(6, '0');
+    // The sequence keeps two stages recorded in the same millisecond apart, in order. An arrival
+    // (received, queued) is keyed by its time alone: recorded again, it is the same item.
+    const seq = ARRIVAL_ORDER[entry.stage] ?? String(this.sequence++ % 1_000_000).padStart(6, '0');
     return {
       pk: `EVENT#${entry.source}#${entry.eventId}`,
       sk: `${entry.at}#${seq}#${entry.stage}`,

@@ -20,6 +20,7 @@ import type { ContractRegistry } from '../contracts/registry.ts';
 import { ConfigurationError } from '../errors/configuration-error.ts';
 import { ContractViolation } from '../errors/contract-violation.ts';
 import { SpineError } from '../errors/spine-error.ts';
+import { eventFields } from '../ingest/arrival.ts';
 import type { Envelope } from '../ingest/envelope.ts';
 import type { Logger } from '../ingest/receive.ts';
 import {
@@ -117,10 +118,30 @@ function failure(error: unknown, deps: SyncDependencies): ApplyOutcome {
   return { kind: 'failed', error: e, retryable };
 }
 
+/** The contract an envelope was written with: its version, or the same major version in this build. */
+export function contractOf(
+  registry: ContractRegistry,
+  envelope: Envelope,
+): CompiledContract | undefined {
+  const contract = registry.contract(envelope.spinecontract);
+  if (contract && `${contract.id}@${contract.version}` === envelope.spinecontract) return contract;
+  // A minor version edited in place is compatible: an older envelope is read with it.
+  return registry.contract(envelope.spinecontract.replace(/@(\d+)\..*$/, '@$1'));
+}
+
+export interface ApplyOptions {
+  /**
+   * Entries to record in the same write as the outcomes: the events' arrivals (received, queued),
+   * which the worker records for the receiver.
+   */
+  readonly alsoRecord?: readonly LineageEntry[];
+}
+
 /** Applies a batch of envelopes; the outcome of each, in order. Never throws for one bad envelope. */
 export async function applyEnvelopes(
   envelopes: readonly Envelope[],
   deps: SyncDependencies,
+  options: ApplyOptions = {},
 ): Promise<ApplyOutcome[]> {
   const now = () => (deps.now?.() ?? new Date()).toISOString();
   const work: Work[] = envelopes.map((envelope, index) => ({ envelope, index }));
@@ -130,21 +151,13 @@ export async function applyEnvelopes(
     work.map(async (item) => {
       const { envelope } = item;
       try {
-        const contract = deps.registry.contract(envelope.spinecontract);
-        if (!contract || `${contract.id}@${contract.version}` !== envelope.spinecontract) {
-          // A minor version edited in place is compatible: an older envelope is read with it.
-          const sameMajor = deps.registry.contract(
-            envelope.spinecontract.replace(/@(\d+)\..*$/, '@$1'),
+        const contract = contractOf(deps.registry, envelope);
+        if (!contract)
+          throw new ConfigurationError(
+            `contract ${envelope.spinecontract} is not in this build`,
+            'deploy a build that has the contract, then replay',
           );
-          if (!sameMajor)
-            throw new ConfigurationError(
-              `contract ${envelope.spinecontract} is not in this build`,
-              'deploy a build that has the contract, then replay',
-            );
-          item.contract = sameMajor;
-        } else {
-          item.contract = contract;
-        }
+        item.contract = contract;
         const violations = deps.registry.validate(item.contract, envelope.data);
         if (violations.length > 0) throw new ContractViolation(envelope.spinecontract, violations);
         item.context = {
@@ -227,7 +240,7 @@ export async function applyEnvelopes(
       client = await deps.odoo();
     } catch (error) {
       for (const item of pending) item.outcome = failure(error, deps);
-      return finish(work, deps, now);
+      return finish(work, deps, now, options.alsoRecord);
     }
     const started = performance.now();
     const resolved = await resolveRelations(
@@ -322,31 +335,22 @@ export async function applyEnvelopes(
       flow: pending[0]?.contract?.flow ?? '',
     });
   }
-  return finish(work, deps, now);
+  return finish(work, deps, now, options.alsoRecord);
 }
 
 async function finish(
   work: Work[],
   deps: SyncDependencies,
   now: () => string,
+  alsoRecord: readonly LineageEntry[] = [],
 ): Promise<ApplyOutcome[]> {
-  const entries: LineageEntry[] = [];
+  const entries: LineageEntry[] = [...alsoRecord];
   for (const item of work) {
     const { envelope } = item;
     const outcome = item.outcome ?? failure(new Error('not applied'), deps);
     item.outcome = outcome;
     if (outcome.kind === 'failed' && deps.retriesAtOnce?.(outcome.error)) continue;
-    const base = {
-      at: now(),
-      source: envelope.spinesource,
-      eventId: envelope.id,
-      eventType: envelope.type,
-      contract: envelope.spinecontract,
-      flow: envelope.spineflow,
-      correlationId: envelope.correlationid,
-      entityKey: envelope.subject,
-      occurredAt: envelope.time,
-    };
+    const base = { at: now(), ...eventFields(envelope) };
     const dimensions = {
       flow: envelope.spineflow,
       contract: envelope.spinecontract.split('@')[0] as string,

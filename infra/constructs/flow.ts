@@ -2,6 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import type { Alarm, IMetric, Metric, MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { CompiledContract, CompiledFlow } from '../../functions/contracts/model.ts';
 import type { FlowQueues } from './flow-queues.ts';
@@ -23,6 +24,8 @@ export interface FlowProps {
   readonly queues: FlowQueues;
   readonly tables: SpineTables;
   readonly odooCredentials: OdooCredentials;
+  /** Hashes the redacted view in the `received` lineage entries the worker records. */
+  readonly redactionKey: ISecret;
   /** Spine's configuration for the worker. */
   readonly environment: Readonly<Record<string, string>>;
   readonly logRetention: RetentionDays;
@@ -85,6 +88,7 @@ export class Flow extends Construct {
     props.tables.grantIdempotencyRecords(fn);
     props.tables.grantLineageApply(fn);
     props.odooCredentials.grantRead(fn);
+    props.redactionKey.grantRead(fn);
 
     const alarm = (alarmId: string, metric: IMetric, threshold: number, description: string) =>
       thresholdAlarm(this, alarmId, {

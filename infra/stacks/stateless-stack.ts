@@ -83,6 +83,7 @@ export class StatelessStack extends Stack {
         queues,
         tables: stateful.tables,
         odooCredentials: this.odooCredentials,
+        redactionKey: stateful.redactionKeySecret,
         maxConcurrency: env.concurrency[flow.name] ?? 2,
       });
     });

@@ -180,6 +180,13 @@ describe('a webhook becomes exactly one correct change in Odoo, on the local run
       ['amount_untaxed', 'invoice_line_ids', 'move_type'],
     );
     expect(invoice).toMatchObject({ amount_untaxed: 238, move_type: 'out_invoice' });
+
+    // An event's timeline: received (the redacted view only), queued, then applied.
+    const trail = await lineage.byEvent('stripe', 'evt_1QkZ7sLkdIwHu7ix4n5nGBQX');
+    expect(trail.map((e) => e.stage)).toEqual(['received', 'queued', 'applied']);
+    expect(trail[0]?.redacted).toMatchObject({ data: { object: { id: 'cus_RdrHvYMPzaRkCn' } } });
+    expect(JSON.stringify(trail[0]?.redacted)).toMatch(/hmac:/);
+    expect(new Set(trail.map((e) => e.correlationId)).size).toBe(1);
   });
 
   it('changes nothing when the vendors retry every delivery', async () => {
@@ -206,6 +213,23 @@ describe('a webhook becomes exactly one correct change in Odoo, on the local run
       return true;
     });
     expect(countsOfEverything()).toEqual(before);
+    // On a standard queue each delivery shows in the timeline, received and queued, and the
+    // event was applied once; a FIFO queue drops the repeat itself (dedup id = event id).
+    const stages = async (source: string, id: string) =>
+      (await lineage.byEvent(source, id)).map((e) => e.stage);
+    expect(await stages('stripe', 'evt_3QkZCxLkdIwHu7ix0Wm4yJtF')).toEqual([
+      'received',
+      'queued',
+      'applied',
+      'related',
+      'received',
+      'queued',
+    ]);
+    expect(await stages('stripe', 'evt_1QkZ7sLkdIwHu7ix4n5nGBQX')).toEqual([
+      'received',
+      'queued',
+      'applied',
+    ]);
   });
 
   it('refuses a tampered body or a wrong secret with 401 and stores nothing', async () => {

@@ -103,6 +103,16 @@ describe('stateless stack: least privilege', () => {
       expect(grantsOn(worker, queueId(flow, ''))).toEqual(
         expect.arrayContaining(['sqs:ReceiveMessage', 'sqs:DeleteMessage']),
       );
+      // It records each event's arrival, hashing the redacted view with the redaction key.
+      const redactionKey = Object.entries(statefulResources).find(
+        ([, r]) =>
+          r.Type === 'AWS::SecretsManager::Secret' &&
+          r.Properties.Name === 'spine/dev/redaction-key',
+      )?.[0] as string;
+      expect(grantsOn(worker, redactionKey)).toEqual([
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+      ]);
     },
   );
 

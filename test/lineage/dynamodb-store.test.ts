@@ -142,6 +142,27 @@ describe('ending claims with the trail', () => {
   });
 });
 
+describe('arrivals', () => {
+  it('are one entry each however often they are recorded (a retried batch, a replay)', async () => {
+    const arrival = (stage: 'received' | 'queued', at: string): LineageEntry => ({
+      stage,
+      at,
+      source: 'stripe',
+      eventId: 'evt_twice',
+    });
+    const first = [arrival('received', T1), arrival('queued', T2)];
+    await store.record(first);
+    await store.record(first);
+    // A second delivery of the same event is a second arrival.
+    await store.record([arrival('received', LATER)]);
+    expect((await store.byEvent('stripe', 'evt_twice')).map((e) => [e.stage, e.at])).toEqual([
+      ['received', T1],
+      ['queued', T2],
+      ['received', LATER],
+    ]);
+  });
+});
+
 describe('records related to an event', () => {
   it('show in the record timeline and stay out of reconciliation', async () => {
     const base = {
