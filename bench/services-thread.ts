@@ -5,7 +5,15 @@
  * answers ORM calls on the emulated Odoo (setting up and checking a run).
  */
 import { parentPort } from 'node:worker_threads';
+import type { FaultPlan } from '../local/odoo/faults.ts';
 import { startTestRuntime } from '../test/support/local-runtime.ts';
+
+interface ServicesRequest {
+  readonly id: number;
+  readonly orm?: unknown[];
+  readonly faults?: FaultPlan;
+  readonly stop?: boolean;
+}
 
 if (!parentPort) throw new Error('bench/services-thread.ts runs as a worker thread');
 const port = parentPort;
@@ -26,11 +34,16 @@ const env = Object.fromEntries(
   ),
 );
 
-port.on('message', async (message: { id: number; orm?: unknown[]; stop?: boolean }) => {
+port.on('message', async (message: ServicesRequest) => {
   if (message.stop) {
     await runtime.dispose();
     port.postMessage({ id: message.id, result: null });
     port.close();
+    return;
+  }
+  if (message.faults) {
+    runtime.odooEmulator?.faults.set(message.faults);
+    port.postMessage({ id: message.id, result: null });
     return;
   }
   try {

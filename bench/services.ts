@@ -1,5 +1,6 @@
 /** Starts bench/services-thread.ts and talks to it: endpoints, environment, ORM calls, stop. */
 import { Worker } from 'node:worker_threads';
+import type { FaultPlan } from '../local/odoo/faults.ts';
 import type { FlowEndpoints } from '../local/runtime.ts';
 
 export interface ServicesThread {
@@ -14,6 +15,8 @@ export interface ServicesThread {
     args: unknown[],
     kwargs?: object,
   ): Promise<unknown>;
+  /** Sets the emulated Odoo's fault plan (latency, failures); `{}` clears it. */
+  odooFaults(plan: FaultPlan): Promise<unknown>;
   stop(): Promise<void>;
 }
 
@@ -60,6 +63,7 @@ export async function startServicesThread(): Promise<ServicesThread> {
     webhookSecrets: ready.webhookSecrets,
     orm: (uid, model, method, args, kwargs = {}) =>
       call({ orm: [uid, model, method, args, kwargs] }),
+    odooFaults: (plan) => call({ faults: plan }),
     stop: async () => {
       await call({ stop: true });
       await thread.terminate();

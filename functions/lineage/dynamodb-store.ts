@@ -84,18 +84,23 @@ export class DynamoDbLineageStore implements LineageStore {
     ]);
   }
 
+  /** Puts items 25 to a request (BatchWriteItem's limit), the requests at once. */
   private async batchPut(items: readonly Record<string, unknown>[]): Promise<void> {
-    for (let i = 0; i < items.length; i += 25) {
-      let requests = items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } }));
-      for (let attempt = 0; requests.length > 0; attempt++) {
-        const result = await this.documents.send(
-          new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }),
-        );
-        requests = (result.UnprocessedItems?.[this.tableName] ?? []) as typeof requests;
-        if (requests.length > 0)
-          await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** attempt)));
-      }
-    }
+    const chunks: Record<string, unknown>[][] = [];
+    for (let i = 0; i < items.length; i += 25) chunks.push(items.slice(i, i + 25));
+    await Promise.all(
+      chunks.map(async (chunk) => {
+        let requests = chunk.map((Item) => ({ PutRequest: { Item } }));
+        for (let attempt = 0; requests.length > 0; attempt++) {
+          const result = await this.documents.send(
+            new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }),
+          );
+          requests = (result.UnprocessedItems?.[this.tableName] ?? []) as typeof requests;
+          if (requests.length > 0)
+            await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** attempt)));
+        }
+      }),
+    );
   }
 
   private async query(input: {
