@@ -20,6 +20,8 @@ const RECEIVER_CALLS = 300;
 const WORKER_EVENTS = 300;
 /** Fewer events where Odoo is given a network's latency, or one by one would take minutes. */
 const REMOTE_EVENTS = 100;
+/** New customers on the FIFO flow, each creating a partner. */
+const FIFO_EVENTS = 200;
 /** A nearby Odoo's round trip (same region), added by the emulator to every request. */
 const REMOTE_ODOO_MS = 20;
 
@@ -181,24 +183,57 @@ export const pipelineBenchmark: Benchmark = {
           },
         }),
       });
+      // New customers on the FIFO customers flow, each in its own message group.
+      const customers = registry.contract('stripe.customer') as NonNullable<
+        ReturnType<typeof registry.contract>
+      >;
+      const customerEvent = JSON.parse(loadFixture('stripe/customer.created').raw) as {
+        data: { object: Record<string, unknown> };
+      };
+      const customer = (i: number, tag: string): Envelope => ({
+        ...envelope(i, tag),
+        type: 'customer.created',
+        subject: `cus_${tag}_${i}`,
+        spinecontract: `${customers.id}@${customers.version}`,
+        spineflow: 'customers',
+        data: minimise(customers.shape, {
+          ...customerEvent,
+          id: `evt_${tag}_${i}`,
+          data: {
+            object: {
+              ...customerEvent.data.object,
+              id: `cus_${tag}_${i}`,
+              email: `${tag}.${i}@example.com`,
+            },
+          },
+        }),
+      });
       const record = (e: Envelope): SQSRecord => ({
         messageId: randomUUID(),
         receiptHandle: 'bench',
         body: JSON.stringify(e),
         md5OfBody: '',
         eventSource: 'aws:sqs',
-        eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:spine-local-payments',
+        eventSourceARN: `arn:aws:sqs:us-east-1:000000000000:spine-local-${e.spineflow}${e.spineflow === 'customers' ? '.fifo' : ''}`,
         awsRegion: 'us-east-1',
         attributes: {
           ApproximateReceiveCount: '1',
           SentTimestamp: String(Date.now()),
           SenderId: 'bench',
           ApproximateFirstReceiveTimestamp: String(Date.now()),
+          ...(e.spineflow === 'customers'
+            ? { MessageGroupId: `${customers.id}:${e.subject}`, MessageDeduplicationId: e.id }
+            : {}),
         },
         messageAttributes: {},
       });
-      const drive = async (tag: string, batchSize: number, count = WORKER_EVENTS) => {
-        const events = Array.from({ length: count }, (_, i) => envelope(i, tag));
+      const drive = async (
+        tag: string,
+        batchSize: number,
+        count = WORKER_EVENTS,
+        make: (i: number, tag: string) => Envelope = envelope,
+      ) => {
+        const events = Array.from({ length: count }, (_, i) => make(i, tag));
         const start = { ...calls };
         const started = performance.now();
         for (let i = 0; i < events.length; i += batchSize) {
@@ -224,6 +259,9 @@ export const pipelineBenchmark: Benchmark = {
       const remoteSingle = await drive('remote-single', 1, REMOTE_EVENTS);
       const remoteBatched = await drive('remote-batched', 10, REMOTE_EVENTS);
       await runtime.odooFaults({});
+      // A FIFO flow: records of different message groups are applied together too.
+      const fifoSingle = await drive('fifo-single', 1, FIFO_EVENTS, customer);
+      const fifoBatched = await drive('fifo-batched', 10, FIFO_EVENTS, customer);
       const odooPayments = await runtime.orm(2, 'account.payment', 'search_count', [[]]);
       const expected = WORKER_EVENTS * 3 + REMOTE_EVENTS * 2;
       if (odooPayments !== expected)
@@ -292,6 +330,14 @@ export const pipelineBenchmark: Benchmark = {
           case: 'batches of 10',
           value: remoteBatched.perSecond,
           baseline: remoteSingle.perSecond,
+          baselineLabel: 'one event per invocation',
+          unit: 'events/s',
+        },
+        {
+          metric: 'worker throughput, FIFO flow (new customers)',
+          case: 'batches of 10, one group each',
+          value: fifoBatched.perSecond,
+          baseline: fifoSingle.perSecond,
           baselineLabel: 'one event per invocation',
           unit: 'events/s',
         },

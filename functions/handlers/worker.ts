@@ -1,14 +1,15 @@
 /**
  * SQS flow worker: Powertools batch processing with partial batch responses (records in
- * parallel on standard queues, in order with the group skipped after an error on FIFO queues),
- * each record idempotent on source + vendor event id. Records that arrive together are
- * applied to Odoo together, in one batched upsert per model.
+ * parallel on standard queues; on FIFO queues in order within each message group, the group
+ * skipped after an error, the groups in parallel), each record idempotent on source + vendor
+ * event id. Records that arrive together are applied to Odoo together, in one batched upsert
+ * per model.
  */
 import {
   BatchProcessor,
   EventType,
   processPartialResponse,
-  SqsFifoPartialProcessorAsync,
+  SqsFifoMessageGroupShortCircuitError,
 } from '@aws-lambda-powertools/batch';
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
@@ -26,7 +27,6 @@ import { type ApplyOutcome, applyEnvelopes, contractOf } from '../sync/apply.ts'
 const logger = createLogger();
 const log = logPort(logger);
 const batchProcessor = new BatchProcessor(EventType.SQS);
-const fifoProcessor = new SqsFifoPartialProcessorAsync();
 // In-progress records expire with the invocation (registerLambdaContext), so a timed-out
 // attempt does not block the retry; completed ones are remembered for a day.
 const idempotencyConfig = new IdempotencyConfig({
@@ -42,6 +42,40 @@ class PermanentFailure extends Error {
   }
 }
 
+/**
+ * FIFO order: a record runs after the one before it in its message group, and fails without
+ * running once that one failed (SqsFifoPartialProcessor's skipGroupOnError), while the groups
+ * run side by side. Powertools' FIFO processor runs every record after the previous one, groups
+ * included, so no two records of a batch could be applied to Odoo together.
+ */
+class GroupOrder {
+  private readonly last = new Map<string, Promise<boolean>>();
+
+  async run<T>(group: string, collector: Collector, work: () => Promise<T>): Promise<T> {
+    const previous = this.last.get(group);
+    let finished: (ok: boolean) => void = () => {};
+    this.last.set(group, new Promise<boolean>((resolve) => (finished = resolve)));
+    if (previous) {
+      collector.hold();
+      const ok = await previous;
+      collector.resume();
+      if (!ok) {
+        finished(false);
+        collector.skip();
+        throw new SqsFifoMessageGroupShortCircuitError();
+      }
+    }
+    try {
+      const result = await work();
+      finished(true);
+      return result;
+    } catch (error) {
+      finished(false);
+      throw error;
+    }
+  }
+}
+
 /** Gathers the envelopes of one invocation and applies them together. */
 class Collector {
   private pending: {
@@ -51,10 +85,23 @@ class Collector {
     reject: (e: unknown) => void;
   }[] = [];
   private remaining: number;
+  /** Records waiting for the one before them in their FIFO group: no flush waits for them. */
+  private held = 0;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(expected: number) {
     this.remaining = expected;
+  }
+
+  /** A record waits for the one before it in its group to finish. */
+  hold(): void {
+    this.held++;
+    this.maybeFlush();
+  }
+
+  /** It goes on: it will submit or skip. */
+  resume(): void {
+    this.held--;
   }
 
   /** An envelope to apply, with its arrival to record in the same write. */
@@ -74,7 +121,7 @@ class Collector {
 
   private maybeFlush(): void {
     if (this.pending.length === 0) return;
-    if (this.pending.length >= this.remaining) {
+    if (this.pending.length >= this.remaining - this.held) {
       void this.flush();
       return;
     }
@@ -249,17 +296,19 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
   };
 
   const fifo = event.Records[0]?.eventSourceARN.endsWith('.fifo') ?? false;
+  const groups = new GroupOrder();
   // Metrics go out as single metrics as they happen, so nothing is left to publish here.
-  const response = await (fifo
-    ? processPartialResponse(event, recordHandler, fifoProcessor, {
-        context,
-        skipGroupOnError: true,
-        throwOnFullBatchFailure: false,
-      })
-    : processPartialResponse(event, recordHandler, batchProcessor, {
-        context,
-        throwOnFullBatchFailure: false,
-      }));
+  const response = await processPartialResponse(
+    event,
+    fifo
+      ? (record: SQSRecord) =>
+          groups.run(record.attributes.MessageGroupId ?? record.messageId, collector, () =>
+            recordHandler(record),
+          )
+      : recordHandler,
+    batchProcessor,
+    { context, throwOnFullBatchFailure: false },
+  );
   if (duplicates.length > 0)
     await container.lineage.record(duplicates).catch((error: unknown) => {
       // The event itself was applied before; only the note of its repeated delivery is missing.
