@@ -15,7 +15,7 @@ import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempo
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { queuedEntry, receivedEntry } from '../ingest/arrival.ts';
+import { eventFields, queuedEntry, receivedEntry } from '../ingest/arrival.ts';
 import { type Envelope, parseEnvelope } from '../ingest/envelope.ts';
 import type { LineageEntry } from '../lineage/model.ts';
 import { OdooAccessDenied } from '../odoo/errors/index.ts';
@@ -277,7 +277,12 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
       });
       if (!executed) {
         collector.skip();
-        duplicates.push(...arrivalOf(record, envelope));
+        duplicates.push(...arrivalOf(record, envelope), {
+          ...eventFields(envelope),
+          stage: 'skipped',
+          at: new Date().toISOString(),
+          detail: 'a repeated delivery of an event already applied: nothing written',
+        });
         publishMetric('duplicates-suppressed', { flow: envelope.spineflow });
       }
       return result;

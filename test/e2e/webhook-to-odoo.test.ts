@@ -224,7 +224,11 @@ describe('a webhook becomes exactly one correct change in Odoo, on the local run
       'related',
       'received',
       'queued',
+      'skipped',
     ]);
+    expect((await lineage.byEvent('stripe', 'evt_3QkZCxLkdIwHu7ix0Wm4yJtF')).at(-1)?.detail).toBe(
+      'a repeated delivery of an event already applied: nothing written',
+    );
     expect(await stages('stripe', 'evt_1QkZ7sLkdIwHu7ix4n5nGBQX')).toEqual([
       'received',
       'queued',
