@@ -7,12 +7,12 @@
 import { randomUUID } from 'node:crypto';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import type { APIGatewayProxyEventV2, SQSRecord } from 'aws-lambda';
-import { loadContractRegistry, minimise } from '../functions/contracts/index.ts';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { Envelope } from '../functions/ingest/envelope.ts';
 import { signatureHeaders } from '../local/demo/sign.ts';
 import { lambdaContext } from '../local/lambda-context.ts';
 import { loadFixture } from '../test/support/fixtures.ts';
+import { contractNamed, queuedEnvelope, sqsRecordOf } from '../test/support/queued-events.ts';
 import type { Benchmark, Measurement } from './harness.ts';
 import { startServicesThread } from './services.ts';
 
@@ -66,7 +66,6 @@ export const pipelineBenchmark: Benchmark = {
   name: 'Receiver and worker in-process, against the local runtime in its own thread (dynalite, local SQS, Odoo emulator 18)',
   async run(): Promise<Measurement[]> {
     process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
-    const registry = loadContractRegistry();
     // The services run in a thread of their own, as other machines would in AWS: the handlers'
     // figures are the handlers' CPU and their waits, not the emulators' CPU on the same core.
     const runtime = await startServicesThread();
@@ -154,79 +153,37 @@ export const pipelineBenchmark: Benchmark = {
           res_id: partner,
         },
       ]);
-      const contract = registry.contract('stripe.payment-intent') as NonNullable<
-        ReturnType<typeof registry.contract>
-      >;
-      const paymentEvent = JSON.parse(fixture) as Record<string, unknown>;
-      const envelope = (i: number, tag: string): Envelope => ({
-        specversion: '1.0',
-        id: `evt_${tag}_${i}`,
-        source: '/webhooks/stripe',
-        type: 'payment_intent.succeeded',
-        time: new Date().toISOString(),
-        subject: `pi_${tag}_${i}`,
-        datacontenttype: 'application/json',
-        spinecontract: `${contract.id}@${contract.version}`,
-        spineflow: 'payments',
-        spinesource: 'stripe',
-        correlationid: randomUUID(),
-        spinereceivedat: new Date().toISOString(),
-        spinereplaycount: 0,
-        data: minimise(contract.shape, {
-          ...paymentEvent,
-          id: `evt_${tag}_${i}`,
-          data: {
-            object: {
-              ...(paymentEvent.data as { object: Record<string, unknown> }).object,
-              id: `pi_${tag}_${i}`,
-            },
+      const paymentEvent = JSON.parse(fixture) as { data: { object: Record<string, unknown> } };
+      const envelope = (i: number, tag: string): Envelope =>
+        queuedEnvelope(
+          contractNamed('stripe.payment-intent'),
+          {
+            ...paymentEvent,
+            id: `evt_${tag}_${i}`,
+            data: { object: { ...paymentEvent.data.object, id: `pi_${tag}_${i}` } },
           },
-        }),
-      });
+          { id: `evt_${tag}_${i}`, subject: `pi_${tag}_${i}`, type: 'payment_intent.succeeded' },
+        );
       // New customers on the FIFO customers flow, each in its own message group.
-      const customers = registry.contract('stripe.customer') as NonNullable<
-        ReturnType<typeof registry.contract>
-      >;
       const customerEvent = JSON.parse(loadFixture('stripe/customer.created').raw) as {
         data: { object: Record<string, unknown> };
       };
-      const customer = (i: number, tag: string): Envelope => ({
-        ...envelope(i, tag),
-        type: 'customer.created',
-        subject: `cus_${tag}_${i}`,
-        spinecontract: `${customers.id}@${customers.version}`,
-        spineflow: 'customers',
-        data: minimise(customers.shape, {
-          ...customerEvent,
-          id: `evt_${tag}_${i}`,
-          data: {
-            object: {
-              ...customerEvent.data.object,
-              id: `cus_${tag}_${i}`,
-              email: `${tag}.${i}@example.com`,
+      const customer = (i: number, tag: string): Envelope =>
+        queuedEnvelope(
+          contractNamed('stripe.customer'),
+          {
+            ...customerEvent,
+            id: `evt_${tag}_${i}`,
+            data: {
+              object: {
+                ...customerEvent.data.object,
+                id: `cus_${tag}_${i}`,
+                email: `${tag}.${i}@example.com`,
+              },
             },
           },
-        }),
-      });
-      const record = (e: Envelope): SQSRecord => ({
-        messageId: randomUUID(),
-        receiptHandle: 'bench',
-        body: JSON.stringify(e),
-        md5OfBody: '',
-        eventSource: 'aws:sqs',
-        eventSourceARN: `arn:aws:sqs:us-east-1:000000000000:spine-local-${e.spineflow}${e.spineflow === 'customers' ? '.fifo' : ''}`,
-        awsRegion: 'us-east-1',
-        attributes: {
-          ApproximateReceiveCount: '1',
-          SentTimestamp: String(Date.now()),
-          SenderId: 'bench',
-          ApproximateFirstReceiveTimestamp: String(Date.now()),
-          ...(e.spineflow === 'customers'
-            ? { MessageGroupId: `${customers.id}:${e.subject}`, MessageDeduplicationId: e.id }
-            : {}),
-        },
-        messageAttributes: {},
-      });
+          { id: `evt_${tag}_${i}`, subject: `cus_${tag}_${i}`, type: 'customer.created' },
+        );
       const drive = async (
         tag: string,
         batchSize: number,
@@ -238,7 +195,7 @@ export const pipelineBenchmark: Benchmark = {
         const started = performance.now();
         for (let i = 0; i < events.length; i += batchSize) {
           const result = await worker(
-            { Records: events.slice(i, i + batchSize).map(record) },
+            { Records: events.slice(i, i + batchSize).map((e) => sqsRecordOf(e)) },
             lambdaContext('worker', 60_000),
           );
           if (result.batchItemFailures.length > 0)

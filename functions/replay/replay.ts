@@ -4,6 +4,7 @@
  * their replay count + 1 and delete them; park those past the maximum replays; keep the others
  * out of sight until the end of the run, then make them visible again.
  */
+import { eventFields } from '../ingest/arrival.ts';
 import type { DeadLetter, Envelope } from '../ingest/envelope.ts';
 import type { LineageEntry, LineageStore } from '../lineage/model.ts';
 import { groupId } from '../platform/queues.ts';
@@ -254,15 +255,7 @@ export async function replayTurn(
       continue;
     }
     const envelope = letter as DeadLetter;
-    const base = {
-      source: envelope.spinesource,
-      eventId: envelope.id,
-      eventType: envelope.type,
-      contract: envelope.spinecontract,
-      flow: envelope.spineflow,
-      correlationId: envelope.correlationid,
-      entityKey: envelope.subject,
-    };
+    const base = eventFields(envelope);
     if (envelope.spinereplaycount >= config.maxReplays) {
       totals.parked++;
       if (config.dryRun) {

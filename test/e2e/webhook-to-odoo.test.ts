@@ -1,5 +1,5 @@
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
-import { PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadContractRegistry, readLocator } from '../../functions/contracts/index.ts';
@@ -12,7 +12,12 @@ import { localDynamoDbClient } from '../../local/dynamodb.ts';
 import { lambdaContext } from '../../local/lambda-context.ts';
 import type { OdooEmulator } from '../../local/odoo/server.ts';
 import { allFixtures, type Fixture, loadFixture, PERSONAL_VALUES } from '../support/fixtures.ts';
-import { sendFixture, startTestRuntime, waitFor } from '../support/local-runtime.ts';
+import {
+  localSecretsClient,
+  sendFixture,
+  startTestRuntime,
+  waitFor,
+} from '../support/local-runtime.ts';
 
 type Runtime = Awaited<ReturnType<typeof startTestRuntime>>;
 let runtime: Runtime;
@@ -257,11 +262,7 @@ describe('a webhook becomes exactly one correct change in Odoo, on the local run
   });
 
   it('accepts the previous and the new secret while a secret rotates', async () => {
-    const secrets = new SecretsManagerClient({
-      endpoint: runtime.secretsManagerUrl,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
-    });
+    const secrets = localSecretsClient(runtime);
     const old = runtime.webhookSecrets.shopify as string;
     const fresh = 'rotated-shopify-secret-0123456789';
     await secrets.send(

@@ -1,16 +1,17 @@
 import { rmSync } from 'node:fs';
-import {
-  GetSecretValueCommand,
-  RotateSecretCommand,
-  SecretsManagerClient,
-} from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { afterEach, describe, expect, it } from 'vitest';
 import { odooSecretName } from '../../functions/platform/names.ts';
 import type { OdooCredential } from '../../functions/rotation/rotate.ts';
 import type { LocalRuntime } from '../../local/runtime.ts';
 import { reconcileOdooSecret } from '../../local/runtime.ts';
 import { loadFixture } from '../support/fixtures.ts';
-import { sendFixture, startTestRuntime, waitFor } from '../support/local-runtime.ts';
+import {
+  localSecretsClient,
+  sendFixture,
+  startTestRuntime,
+  waitFor,
+} from '../support/local-runtime.ts';
 
 const SECRET = odooSecretName('local');
 const cleanups: (() => Promise<void>)[] = [];
@@ -19,11 +20,7 @@ afterEach(async () => {
 });
 
 async function odooSecret(runtime: LocalRuntime): Promise<OdooCredential> {
-  const client = new SecretsManagerClient({
-    endpoint: runtime.secretsManagerUrl,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
-  });
+  const client = localSecretsClient(runtime);
   return JSON.parse(
     (await client.send(new GetSecretValueCommand({ SecretId: SECRET }))).SecretString ?? '{}',
   ) as OdooCredential;
@@ -33,11 +30,7 @@ describe('the local Odoo secret across restarts', { timeout: 120_000 }, () => {
   it('follows the emulator to a new port, keeping a rotated password, and events reach Odoo', async () => {
     const first = await startTestRuntime();
     cleanups.push(async () => rmSync(first.dataDir, { recursive: true, force: true }));
-    const secrets = new SecretsManagerClient({
-      endpoint: first.secretsManagerUrl,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
-    });
+    const secrets = localSecretsClient(first);
     await secrets.send(
       new RotateSecretCommand({
         SecretId: SECRET,

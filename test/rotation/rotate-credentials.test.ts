@@ -3,7 +3,7 @@ import {
   GetSecretValueCommand,
   PutSecretValueCommand,
   RotateSecretCommand,
-  SecretsManagerClient,
+  type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DynamoDbLineageStore } from '../../functions/lineage/dynamodb-store.ts';
@@ -12,7 +12,12 @@ import type { OdooCredential } from '../../functions/rotation/rotate.ts';
 import { localDynamoDbClient } from '../../local/dynamodb.ts';
 import type { OdooEmulator } from '../../local/odoo/server.ts';
 import { loadFixture } from '../support/fixtures.ts';
-import { sendFixture, startTestRuntime, waitFor } from '../support/local-runtime.ts';
+import {
+  localSecretsClient,
+  sendFixture,
+  startTestRuntime,
+  waitFor,
+} from '../support/local-runtime.ts';
 
 type Runtime = Awaited<ReturnType<typeof startTestRuntime>>;
 let runtime: Runtime | undefined;
@@ -26,11 +31,7 @@ const SECRET = odooSecretName('local');
 /** The default local runtime, its Odoo secret as `spine local` seeds it. */
 async function setup(version: 18 | 19) {
   runtime = await startTestRuntime({ odooVersion: version });
-  const secrets = new SecretsManagerClient({
-    endpoint: runtime.secretsManagerUrl,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
-  });
+  const secrets = localSecretsClient(runtime);
   const emulator = runtime.odooEmulator as OdooEmulator;
   return { secrets, emulator, runtime };
 }

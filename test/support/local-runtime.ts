@@ -5,6 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { loadContractRegistry } from '../../functions/contracts/index.ts';
 import { type SignOptions, signatureHeaders } from '../../local/demo/sign.ts';
@@ -105,6 +106,17 @@ export async function waitFor<T>(
 export function localSqsClient(runtime: LocalRuntime): SQSClient {
   return new SQSClient({
     endpoint: runtime.sqsUrl,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+  });
+}
+
+/** The real Secrets Manager client, pointed at a runtime's local endpoint. */
+export function localSecretsClient(
+  runtime: Pick<LocalRuntime, 'secretsManagerUrl'>,
+): SecretsManagerClient {
+  return new SecretsManagerClient({
+    endpoint: runtime.secretsManagerUrl,
     region: 'us-east-1',
     credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
   });

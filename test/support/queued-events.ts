@@ -1,0 +1,83 @@
+/**
+ * Events as the receiver queues them, and the SQS records a worker is invoked with: for tests and
+ * benchmarks that call the worker directly, without the gateway and the queue in between.
+ */
+import { randomUUID } from 'node:crypto';
+import type { SQSRecord } from 'aws-lambda';
+import { loadContractRegistry, minimise } from '../../functions/contracts/index.ts';
+import type { CompiledContract } from '../../functions/contracts/model.ts';
+import type { Envelope } from '../../functions/ingest/envelope.ts';
+import { deduplicationId, groupId } from '../../functions/platform/queues.ts';
+
+const registry = loadContractRegistry();
+
+export function contractNamed(id: string): CompiledContract {
+  const contract = registry.contract(id);
+  if (!contract) throw new Error(`no contract ${id} in the registry`);
+  return contract;
+}
+
+/** The envelope the receiver would queue for a vendor event, minimised to its contract. */
+export function queuedEnvelope(
+  contract: CompiledContract,
+  event: Record<string, unknown>,
+  fields: {
+    readonly id: string;
+    readonly subject: string;
+    readonly type: string;
+    readonly time?: string;
+    readonly receivedAt?: string;
+  },
+): Envelope {
+  const now = new Date().toISOString();
+  return {
+    specversion: '1.0',
+    id: fields.id,
+    source: `/webhooks/${contract.source.system}`,
+    type: fields.type,
+    time: fields.time ?? now,
+    subject: fields.subject,
+    datacontenttype: 'application/json',
+    spinecontract: `${contract.id}@${contract.version}`,
+    spineflow: contract.flow,
+    spinesource: contract.source.system,
+    correlationid: randomUUID(),
+    spinereceivedat: fields.receivedAt ?? now,
+    spinereplaycount: 0,
+    data: minimise(contract.shape, event),
+  };
+}
+
+/**
+ * The SQS record of a queued body on its flow's queue: on a FIFO flow with the envelope's message
+ * group, as the receiver sends it. `body` defaults to the envelope; `group` overrides the group.
+ */
+export function sqsRecordOf(
+  envelope: Envelope,
+  options: { readonly body?: string; readonly group?: string; readonly sentAt?: number } = {},
+): SQSRecord {
+  const fifo = registry.flows.find((f) => f.name === envelope.spineflow)?.fifo ?? false;
+  const sentAt = String(options.sentAt ?? Date.now());
+  return {
+    messageId: randomUUID(),
+    receiptHandle: 'test',
+    body: options.body ?? JSON.stringify(envelope),
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: `arn:aws:sqs:us-east-1:000000000000:spine-local-${envelope.spineflow}${fifo ? '.fifo' : ''}`,
+    awsRegion: 'us-east-1',
+    attributes: {
+      ApproximateReceiveCount: '1',
+      SentTimestamp: sentAt,
+      SenderId: 'test',
+      ApproximateFirstReceiveTimestamp: sentAt,
+      ...(fifo
+        ? {
+            MessageGroupId: options.group ?? groupId(envelope),
+            MessageDeduplicationId: deduplicationId(envelope),
+          }
+        : {}),
+    },
+    messageAttributes: {},
+  };
+}
