@@ -3,9 +3,11 @@
  * one record at a time, for batches of 1, 10 and 100, on the emulator. Target: at most 0.3
  * round trips per record at batch 10.
  */
-import { OdooClient } from '../functions/odoo/client.ts';
+
+import type { OdooClient } from '../functions/odoo/client.ts';
 import { type UpsertRow, upsertByExternalId } from '../functions/odoo/upsert.ts';
 import { startOdooEmulator } from '../local/odoo/server.ts';
+import { integrationClient } from '../test/support/odoo.ts';
 import type { Benchmark, Measurement } from './harness.ts';
 
 const RECORDS = 200;
@@ -49,12 +51,9 @@ export const odooUpsertBenchmark: Benchmark = {
   async run() {
     const emulator = await startOdooEmulator({ version: 18 });
     try {
-      const client = await OdooClient.connect({
-        url: emulator.url,
-        database: emulator.database,
-        login: emulator.integration.login,
-        secret: emulator.integration.password,
-        guard: { ratePerSecond: 100_000, maxConcurrency: 8 },
+      const client = await integrationClient(emulator, {
+        ratePerSecond: 100_000,
+        maxConcurrency: 8,
       });
       await client.fieldsGet('res.partner');
       const results: Measurement[] = [];

@@ -14,6 +14,21 @@ import { startLocalSqs } from '../../local/sqs/server.ts';
 
 const cleanups: (() => Promise<void>)[] = [];
 
+type GatewayOptions = Parameters<typeof startGateway>[0];
+
+/** A gateway with the receiver's route, POST /webhooks/{source}, stopped after the test. */
+async function webhookGateway(
+  handler: GatewayOptions['routes'][number]['handler'],
+  options: Omit<GatewayOptions, 'routes'> = {},
+) {
+  const gateway = await startGateway({
+    routes: [{ method: 'POST', path: '/webhooks/{source}', functionName: 'receiver', handler }],
+    ...options,
+  });
+  cleanups.push(() => gateway.stop());
+  return gateway;
+}
+
 /** Writes raw bytes to a server, then either reads the whole answer or drops the connection. */
 function rawHttp(port: number, text: string | Buffer, hangUp = false): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -37,24 +52,14 @@ afterEach(async () => {
 describe('local gateway', () => {
   it('hands the receiver an API Gateway payload v2 event and returns its answer', async () => {
     const events: APIGatewayProxyEventV2[] = [];
-    const gateway = await startGateway({
-      routes: [
-        {
-          method: 'POST',
-          path: '/webhooks/{source}',
-          functionName: 'receiver',
-          handler: async (event) => {
-            events.push(event);
-            return {
-              statusCode: 202,
-              headers: { 'x-spine': 'yes' },
-              body: JSON.stringify({ accepted: ['evt_1'] }),
-            };
-          },
-        },
-      ],
+    const gateway = await webhookGateway(async (event) => {
+      events.push(event);
+      return {
+        statusCode: 202,
+        headers: { 'x-spine': 'yes' },
+        body: JSON.stringify({ accepted: ['evt_1'] }),
+      };
     });
-    cleanups.push(() => gateway.stop());
     // node:http sends a repeated header twice, as a vendor's client may.
     const response = await new Promise<{
       status: number;
@@ -106,21 +111,11 @@ describe('local gateway', () => {
 
   it('base64-encodes binary bodies, answers 404 off-route and 500 when the handler fails', async () => {
     const bodies: { body?: string; isBase64Encoded: boolean }[] = [];
-    const gateway = await startGateway({
-      routes: [
-        {
-          method: 'POST',
-          path: '/webhooks/{source}',
-          functionName: 'receiver',
-          handler: async (event) => {
-            bodies.push({ body: event.body, isBase64Encoded: event.isBase64Encoded });
-            if (event.pathParameters?.source === 'broken') throw new Error('boom');
-            return { statusCode: 200, body: '' };
-          },
-        },
-      ],
+    const gateway = await webhookGateway(async (event) => {
+      bodies.push({ body: event.body, isBase64Encoded: event.isBase64Encoded });
+      if (event.pathParameters?.source === 'broken') throw new Error('boom');
+      return { statusCode: 200, body: '' };
     });
-    cleanups.push(() => gateway.stop());
     await fetch(`${gateway.url}/webhooks/x`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/octet-stream' },
@@ -142,24 +137,18 @@ describe('local gateway', () => {
     const logs: GatewayRequestLog[] = [];
     let aborted: () => void = () => {};
     const abortLogged = new Promise<void>((resolve) => (aborted = resolve));
-    const gateway = await startGateway({
-      routes: [
-        {
-          method: 'POST',
-          path: '/webhooks/{source}',
-          functionName: 'receiver',
-          handler: async (event) => {
-            calls.push(event.pathParameters?.source ?? '');
-            return { statusCode: 202, body: '{}' };
-          },
-        },
-      ],
-      onRequest: (log) => {
-        logs.push(log);
-        if (log.path === '/webhooks/cut') aborted();
+    const gateway = await webhookGateway(
+      async (event) => {
+        calls.push(event.pathParameters?.source ?? '');
+        return { statusCode: 202, body: '{}' };
       },
-    });
-    cleanups.push(() => gateway.stop());
+      {
+        onRequest: (log) => {
+          logs.push(log);
+          if (log.path === '/webhooks/cut') aborted();
+        },
+      },
+    );
     const malformed = await rawHttp(
       gateway.port,
       'POST /webhooks/%E0%A4%A HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n',
@@ -208,20 +197,10 @@ describe('local gateway', () => {
 
   it('passes a body that is not UTF-8 as base64 even when it claims to be JSON, and a domain prefix without the port', async () => {
     const events: APIGatewayProxyEventV2[] = [];
-    const gateway = await startGateway({
-      routes: [
-        {
-          method: 'POST',
-          path: '/webhooks/{source}',
-          functionName: 'receiver',
-          handler: async (event) => {
-            events.push(event);
-            return { statusCode: 200, body: '' };
-          },
-        },
-      ],
+    const gateway = await webhookGateway(async (event) => {
+      events.push(event);
+      return { statusCode: 200, body: '' };
     });
-    cleanups.push(() => gateway.stop());
     const bytes = Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]);
     await fetch(`http://localhost:${gateway.port}/webhooks/x`, {
       method: 'POST',

@@ -14,6 +14,7 @@ import {
   GetQueueUrlCommand,
   ListMessageMoveTasksCommand,
   ListQueuesCommand,
+  type MessageSystemAttributeName,
   PurgeQueueCommand,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
@@ -28,6 +29,17 @@ import { QueueStore } from '../../local/sqs/store.ts';
 
 let sqs: LocalSqs;
 let client: SQSClient;
+
+/** The first message a receive returns, with the system attributes asked for. */
+async function receiveOne(
+  QueueUrl: string | undefined,
+  attributes: MessageSystemAttributeName[] = ['ApproximateReceiveCount'],
+) {
+  const { Messages = [] } = await client.send(
+    new ReceiveMessageCommand({ QueueUrl, MessageSystemAttributeNames: attributes }),
+  );
+  return Messages[0];
+}
 let dir: string;
 
 beforeEach(async () => {
@@ -126,15 +138,7 @@ describe('local SQS with @aws-sdk/client-sqs', () => {
         VisibilityTimeout: 0,
       }),
     );
-    const [again] =
-      (
-        await client.send(
-          new ReceiveMessageCommand({
-            QueueUrl,
-            MessageSystemAttributeNames: ['ApproximateReceiveCount'],
-          }),
-        )
-      ).Messages ?? [];
+    const again = await receiveOne(QueueUrl);
     expect(again?.Attributes?.ApproximateReceiveCount).toBe('2');
     // The first receipt handle is stale now: accepted, but it deletes nothing.
     await client.send(
@@ -203,15 +207,7 @@ describe('local SQS with @aws-sdk/client-sqs', () => {
       expect(received.Messages?.[0]?.Attributes?.ApproximateReceiveCount).toBe(String(i));
     }
     expect((await client.send(new ReceiveMessageCommand({ QueueUrl }))).Messages ?? []).toEqual([]);
-    const [dead] =
-      (
-        await client.send(
-          new ReceiveMessageCommand({
-            QueueUrl: dlq.QueueUrl,
-            MessageSystemAttributeNames: ['All'],
-          }),
-        )
-      ).Messages ?? [];
+    const dead = await receiveOne(dlq.QueueUrl, ['All']);
     expect(dead?.Body).toBe('poison');
     expect(dead?.Attributes?.DeadLetterQueueSourceArn).toBe(arn('work'));
     // A queue the DLQ does not allow cannot use it.
@@ -385,15 +381,7 @@ describe('local SQS with @aws-sdk/client-sqs', () => {
         body: { __type: 'com.amazon.coral.service#SerializationException' },
       });
     }
-    const [message] =
-      (
-        await client.send(
-          new ReceiveMessageCommand({
-            QueueUrl,
-            MessageSystemAttributeNames: ['ApproximateReceiveCount'],
-          }),
-        )
-      ).Messages ?? [];
+    const message = await receiveOne(QueueUrl);
     expect(message?.Body).toBe('keep me');
     expect(message?.Attributes?.ApproximateReceiveCount).toBe('1');
   });
@@ -492,15 +480,7 @@ describe('local SQS with @aws-sdk/client-sqs', () => {
     // A full request on a new connection: by its answer the server has read the hang-up.
     await client.send(new ListQueuesCommand({}));
     await client.send(new SendMessageCommand({ QueueUrl, MessageBody: 'for the living' }));
-    const [message] =
-      (
-        await client.send(
-          new ReceiveMessageCommand({
-            QueueUrl,
-            MessageSystemAttributeNames: ['ApproximateReceiveCount'],
-          }),
-        )
-      ).Messages ?? [];
+    const message = await receiveOne(QueueUrl);
     expect(message?.Body).toBe('for the living');
     expect(message?.Attributes?.ApproximateReceiveCount).toBe('1');
   });

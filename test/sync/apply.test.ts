@@ -10,11 +10,12 @@ import {
 import { RelationNotFound } from '../../functions/errors/index.ts';
 import type { Envelope } from '../../functions/ingest/envelope.ts';
 import { parseEventJson } from '../../functions/ingest/event-json.ts';
-import { OdooClient } from '../../functions/odoo/client.ts';
+import type { OdooClient } from '../../functions/odoo/client.ts';
 import { applyEnvelopes, type SyncDependencies } from '../../functions/sync/apply.ts';
 import { type OdooEmulator, startOdooEmulator } from '../../local/odoo/server.ts';
 import { loadFixture } from '../support/fixtures.ts';
 import { MemoryLineageStore } from '../support/memory-lineage.ts';
+import { integrationClient } from '../support/odoo.ts';
 
 const registry = loadContractRegistry();
 let emulator: OdooEmulator;
@@ -61,13 +62,7 @@ beforeEach(async () => {
   emulator = await startOdooEmulator();
   lineage = new MemoryLineageStore();
   warnings.length = 0;
-  client = await OdooClient.connect({
-    url: emulator.url,
-    database: emulator.database,
-    login: emulator.integration.login,
-    secret: emulator.integration.password,
-    guard: { ratePerSecond: 10_000 },
-  });
+  client = await integrationClient(emulator);
   deps = {
     registry,
     odoo: async () => client,

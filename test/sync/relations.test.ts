@@ -1,21 +1,16 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RelationNotFound } from '../../functions/errors/index.ts';
-import { OdooClient } from '../../functions/odoo/client.ts';
+import type { OdooClient } from '../../functions/odoo/client.ts';
 import { resolveRelations } from '../../functions/sync/relations.ts';
 import { type OdooEmulator, startOdooEmulator } from '../../local/odoo/server.ts';
+import { integrationClient } from '../support/odoo.ts';
 
 let emulator: OdooEmulator;
 let client: OdooClient;
 
 beforeEach(async () => {
   emulator = await startOdooEmulator();
-  client = await OdooClient.connect({
-    url: emulator.url,
-    database: emulator.database,
-    login: emulator.integration.login,
-    secret: emulator.integration.password,
-    guard: { ratePerSecond: 10_000 },
-  });
+  client = await integrationClient(emulator);
 });
 afterEach(() => emulator.stop());
 
