@@ -7,6 +7,7 @@ import { cpus, totalmem } from 'node:os';
 import { type Benchmark, formatTable, type Measurement } from './harness.ts';
 import { lambdaBundlesBenchmark } from './lambda-bundles.bench.ts';
 import { localSqsBenchmark } from './local-sqs.bench.ts';
+import { odooDrainBenchmark } from './odoo-drain.bench.ts';
 import { odooUpsertBenchmark } from './odoo-upsert.bench.ts';
 import { pipelineBenchmark } from './pipeline.bench.ts';
 
@@ -14,6 +15,7 @@ const BENCHMARKS: Benchmark[] = [
   odooUpsertBenchmark,
   localSqsBenchmark,
   pipelineBenchmark,
+  odooDrainBenchmark,
   lambdaBundlesBenchmark,
 ];
 

@@ -54,6 +54,8 @@ export const METHODS: Record<
     since?: OdooVersion;
     /** Acts on the caller's own credentials, so model access rights do not apply. */
     own?: boolean;
+    /** Checks access per record, as its writes happen (load: a refusal is a row's message). */
+    perRecordAccess?: boolean;
   }
 > = {
   search: { params: ['domain', 'offset', 'limit', 'order'], records: false, operation: 'read' },
@@ -75,7 +77,7 @@ export const METHODS: Record<
     records: false,
     operation: 'read',
   },
-  load: { params: ['fields', 'data'], records: false, operation: 'create' },
+  load: { params: ['fields', 'data'], records: false, operation: 'create', perRecordAccess: true },
   check_object_reference: {
     params: ['module', 'xml_id', 'raise_on_access_error'],
     records: false,
@@ -114,6 +116,16 @@ export const METHODS: Record<
     own: true,
   },
 };
+
+/**
+ * An exception to raise inside `load`'s row `record` (index of the record), where Odoo's import
+ * catches it and reports it as that row's message; for fault injection.
+ */
+export type RowFault = (record: number) => OdooException | undefined;
+
+export interface CallOptions {
+  readonly rowFault?: RowFault;
+}
 
 export interface OrmOptions {
   readonly version: OdooVersion;
@@ -157,6 +169,7 @@ export class Orm {
     positional: unknown[],
     named: Record<string, unknown>,
     context: Record<string, unknown> = {},
+    options: CallOptions = {},
   ): unknown {
     if (method.startsWith('_')) {
       throw accessError(
@@ -189,10 +202,9 @@ export class Orm {
       }
       bound[param] = value;
     }
-    const env = new Environment(this, def, uid, context);
-    return this.db.transaction(() =>
-      env.dispatch(method, ids, bound, signature.own ? undefined : signature.operation),
-    );
+    const env = new Environment(this, def, uid, context, options.rowFault);
+    const checked = signature.own || signature.perRecordAccess ? undefined : signature.operation;
+    return this.db.transaction(() => env.dispatch(method, ids, bound, checked));
   }
 }
 
@@ -217,6 +229,8 @@ class Environment {
     private readonly def: ModelDef,
     private readonly uid: number,
     private readonly context: Record<string, unknown>,
+    /** Faults to raise in `load`'s rows (this environment's call only). */
+    readonly rowFault?: RowFault,
   ) {
     this.fields = orm.fields(def);
   }
@@ -699,12 +713,13 @@ class Environment {
       }
     }
     const message = this.def.constraint?.(this.view(id));
-    if (message) throw validationError(`The operation cannot be completed: ${message}`);
+    if (message) throw new ConstraintViolation(message);
     if (this.def.name === 'ir.model.data') {
       const row = this.row(id) as Row;
-      const clash = [...this.db.table('ir.model.data').values()].find(
-        (r) => r.id !== id && r.module === row.module && r.name === row.name,
-      );
+      // By the (module, name) index: a scan here made every new external id cost O(n).
+      const clash = this.db
+        .lookup('ir.model.data', `${String(row.module)}.${String(row.name)}`)
+        .some((other) => other !== id);
       if (clash) {
         const detail = `Key (module, name)=(${row.module}, ${row.name}) already exists.`;
         throw validationError(
@@ -1000,6 +1015,10 @@ class Environment {
     return new Importer(this, fieldsParam.map(String), dataParam as unknown[][]).run();
   }
 
+  get version(): OdooVersion {
+    return this.orm.version;
+  }
+
   /** For the importer: the model's fields and a way to reach related models. */
   get fieldDefs(): Record<string, FieldDef> {
     return this.fields;
@@ -1023,9 +1042,54 @@ class Environment {
 }
 
 /**
+ * A row refused by a model's SQL constraint: PostgreSQL's error, which Odoo's RPC layer words
+ * as a ValidationError and load reports by the constraint's own message.
+ */
+class ConstraintViolation extends OdooException {
+  constructor(readonly constraintMessage: string) {
+    super(
+      'odoo.exceptions.ValidationError',
+      `The operation cannot be completed: ${constraintMessage}`,
+      422,
+      2,
+    );
+  }
+}
+
+/** A cell Odoo's import could not convert: reported with the field it belongs to. */
+class ConversionError extends OdooException {
+  constructor(
+    readonly field: string,
+    cause: OdooException,
+  ) {
+    super(cause.odooName, cause.message, cause.status, cause.faultCode);
+  }
+}
+
+/** Exceptions of Odoo's UserError family (what load's batch attempt reports on its own). */
+const USER_ERRORS =
+  /^odoo\.exceptions\.(UserError|ValidationError|AccessError|AccessDenied|MissingError|LockError|RedirectWarning)$/;
+
+/**
+ * A row's message as Odoo's load words it: its UserErrors and PostgreSQL errors by their text,
+ * anything else as an unknown error (`str(type(e))` is `<class 'ValueError'>` for builtins).
+ */
+function rowMessage(error: OdooException): Record<string, unknown> {
+  if (error instanceof ConstraintViolation) return { message: error.constraintMessage };
+  if (error.odooName.startsWith('odoo.') || error.odooName.startsWith('psycopg2.'))
+    return { message: error.message };
+  const type = error.odooName.replace(/^builtins\./, '');
+  return {
+    message: `Unknown error during import: <class '${type}'>: ${error.message}`,
+    moreinfo: 'Resolve other errors first',
+  };
+}
+
+/**
  * `load(fields, data)`: Odoo's import. Rows whose top-level cells are all empty continue the
  * previous record with one2many lines. Every record is written with its external id inside
- * one savepoint; if any row errs, all are rolled back and `ids` is false.
+ * one savepoint; exceptions are caught per record and reported as `messages` (type error),
+ * never raised; if any row errs, all are rolled back and `ids` is false.
  */
 class Importer {
   private readonly messages: Record<string, unknown>[] = [];
@@ -1048,24 +1112,66 @@ class Importer {
     const db = this.env.database();
     const mark = db.savepointMark;
     const ids: number[] = [];
-    records.forEach((record, index) => {
+    let errors = 0;
+    let firstWriteError: OdooException | undefined;
+    for (const [index, record] of records.entries()) {
+      const info = { rows: { from: record.from, to: record.to }, record: index };
       try {
-        db.savepoint(() => ids.push(this.importRecord(record)));
+        db.savepoint(() => {
+          const injected = this.env.rowFault?.(index);
+          if (injected) throw injected;
+          ids.push(this.importRecord(record));
+        });
       } catch (error) {
         if (!(error instanceof OdooException)) throw error;
-        this.messages.push({
-          type: 'error',
-          message: error.message,
-          record: index,
-          rows: { from: record.from, to: record.to },
-        });
+        errors++;
+        if (error instanceof ConversionError) {
+          this.messages.push({
+            ...info,
+            type: 'error',
+            field: error.field,
+            message: error.message,
+          });
+        } else {
+          firstWriteError ??= error;
+          this.messages.push({ ...info, type: 'error', ...rowMessage(error) });
+        }
       }
-    });
-    if (this.messages.length > 0) {
-      db.rollbackTo(mark);
-      return { ids: false, messages: this.messages };
+      if (errors >= 10 && errors >= (index + 1) / 10) {
+        this.messages.push({
+          type: 'warning',
+          message:
+            'Found more than 10 errors and more than one error per 10 records, interrupted to avoid showing too many errors.',
+        });
+        break;
+      }
     }
-    return { ids, messages: [], nextrow: 0 };
+    if (errors === 0) return { ids, messages: [], nextrow: 0 };
+    db.rollbackTo(mark);
+    // Odoo 18 first writes the whole batch at once; when that raises a UserError it puts the
+    // error first with the *first* record's position, whichever record caused it, unless the
+    // first record's own message already says the same.
+    const first = records[0];
+    if (
+      this.env.version >= 18 &&
+      first &&
+      firstWriteError &&
+      !(firstWriteError instanceof ConstraintViolation) &&
+      USER_ERRORS.test(firstWriteError.odooName)
+    ) {
+      const batchMessage = {
+        rows: { from: first.from, to: first.to },
+        record: 0,
+        type: 'error',
+        message: firstWriteError.message,
+      };
+      const said = this.messages.some(
+        (m) =>
+          m.record === 0 && m.type === 'error' && m.message === batchMessage.message && !m.field,
+      );
+      if (!said) this.messages.unshift(batchMessage);
+    }
+    return { ids: false, messages: this.messages, nextrow: 0 };
   }
 
   private group(): { from: number; to: number; rows: unknown[][] }[] {
@@ -1118,12 +1224,18 @@ class Importer {
           const sub = parts.slice(1).join('/');
           if (!sub) return;
           const line = lineVals.get(head) ?? {};
-          if (text !== '') Object.assign(line, this.subValue(field.relation as string, sub, text));
+          if (text !== '')
+            Object.assign(
+              line,
+              this.converted(head, () => this.subValue(field.relation as string, sub, text)),
+            );
           lineVals.set(head, line);
           return;
         }
         if (rowOffset > 0) return;
-        vals[head] = this.cellValue(this.env, field, parts.slice(1).join('/'), text);
+        vals[head] = this.converted(head, () =>
+          this.cellValue(this.env, field, parts.slice(1).join('/'), text),
+        );
       });
       for (const [head, line] of lineVals) {
         if (Object.keys(line).length > 0) lines.set(head, [...(lines.get(head) ?? []), line]);
@@ -1151,6 +1263,17 @@ class Importer {
       imd.create({ module, name, model: this.env.modelDef.name, res_id: id });
     }
     return id;
+  }
+
+  /** A cell's value, its conversion errors marked with the field (Odoo logs them so). */
+  private converted<T>(field: string, convert: () => T): T {
+    try {
+      return convert();
+    } catch (error) {
+      if (error instanceof OdooException && !(error instanceof ConversionError))
+        throw new ConversionError(field, error);
+      throw error;
+    }
   }
 
   private subValue(model: string, sub: string, text: string): Record<string, unknown> {

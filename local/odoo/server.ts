@@ -6,12 +6,27 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { close, listen } from '../listen.ts';
 import { Database } from './database.ts';
-import { accessDenied, lockError, OdooException, pythonError } from './exceptions.ts';
-import { type FaultPlan, Faults } from './faults.ts';
+import {
+  accessDenied,
+  lockError,
+  OdooException,
+  pythonError,
+  serializationFailure,
+} from './exceptions.ts';
+import {
+  type FaultPlan,
+  FaultPlanError,
+  Faults,
+  type InjectedError,
+  type InjectedFault,
+  parseFaultPlan,
+} from './faults.ts';
+import { type JournalOptions, OdooJournal } from './journal.ts';
 import type { OdooVersion } from './models.ts';
-import { METHODS, type Operation, Orm, type UserAccount } from './orm.ts';
+import { METHODS, type Operation, Orm, type RowFault, type UserAccount } from './orm.ts';
 import { seedDatabase } from './seed.ts';
 import { encodeFault, encodeResponse, parseMethodCall, XmlRpcParseError } from './xmlrpc.ts';
 
@@ -30,9 +45,30 @@ export interface OdooEmulatorOptions {
   };
   /** Let non-admin users generate and revoke their own API keys (Odoo 19). */
   readonly programmaticApiKeys?: boolean;
-  /** Keep state in this JSON file: loaded at start, written after every committed change. */
+  /**
+   * Keep state in this JSON snapshot and the journal beside it (`<file>.journal`): each
+   * committed transaction is appended before it is answered, so it survives kill -9; both are
+   * folded into the snapshot at start and when the journal outgrows it.
+   */
   readonly snapshotFile?: string;
+  /** When to fold the journal into the snapshot. */
+  readonly journal?: JournalOptions;
+  /**
+   * Odoo's `limit_time_real` in milliseconds: a call running longer (stall included) is killed,
+   * commits nothing and drops its connection. Odoo's default is 120000. @default no limit
+   */
+  readonly requestLimitMs?: number;
   readonly faults?: FaultPlan;
+}
+
+/** A call killed at the request time limit, as Odoo kills the worker running it. */
+class RequestKilled extends Error {
+  override readonly name = 'RequestKilled';
+}
+
+/** What one request's ORM call did, for deciding whether its answer may be lost. */
+interface CallRecord {
+  wrote: boolean;
 }
 
 export interface OdooEmulator {
@@ -130,24 +166,23 @@ export async function startOdooEmulator(options: OdooEmulatorOptions = {}): Prom
     const orm = new Orm(db, users, { version, programmaticApiKeys: true });
     db.transaction(() => seedDatabase(orm, admin.uid, [admin, integration]));
   }
+  const journal = snapshot
+    ? OdooJournal.open(snapshot, db, () => [...users.values()], options.journal)
+    : undefined;
   const orm = new Orm(db, users, {
     version,
     programmaticApiKeys: options.programmaticApiKeys ?? true,
   });
-  const faults = new Faults(options.faults);
+  const faults = new Faults(
+    options.faults ? parseFaultPlan(options.faults) : {},
+    options.requestLimitMs,
+  );
   const failures = new Map<string, { count: number; until: number }>();
   const sessions = new Map<string, number>();
-  // Set by the last ORM call: commit-then-fail only loses answers of calls that committed a
-  // write. Calls run synchronously, so nothing else runs between the call and the answer.
-  let lastCallWrote = false;
-  const loseAnswer = () => {
-    const wrote = lastCallWrote;
-    lastCallWrote = false;
-    return wrote && faults.afterCommit();
-  };
-  const persist = () => {
-    if (snapshot) db.saveTo(snapshot, [...users.values()]);
-  };
+  // Stalled calls wait on this, so stopping the emulator does not leave them to run later.
+  const stopping = new AbortController();
+  // Commit-then-fail only loses answers of calls that committed a write.
+  const loseAnswer = (call: CallRecord) => call.wrote && faults.afterCommit();
 
   const serverVersion = `${version}.0`;
   const versionInfo = [version, 0, 0, 'final', 0, ''];
@@ -196,41 +231,89 @@ export async function startOdooEmulator(options: OdooEmulatorOptions = {}): Prom
     }
   }
 
-  /** One ORM call through the fault plan: lock errors before, commit-then-fail after. */
-  function execute(
+  function injectedException(kind: InjectedError, inLoad: boolean): OdooException {
+    switch (kind) {
+      case 'lock':
+        // Inside load's rows a concurrent update surfaces as PostgreSQL's error, which load
+        // reports by its text; elsewhere as Odoo's LockError.
+        return inLoad
+          ? serializationFailure()
+          : lockError(
+              'Could not obtain lock on the record; another transaction is writing it. Try again.',
+            );
+      case 'server':
+        return new OdooException('builtins.RuntimeError', 'Injected server failure', 500, 1);
+      case 'validation':
+        return new OdooException(
+          'odoo.exceptions.ValidationError',
+          'Injected validation failure',
+          422,
+          2,
+        );
+      case 'access':
+        return accessDenied();
+    }
+  }
+
+  /**
+   * Odoo's load catches what its rows raise and answers it as their messages, so an injected
+   * fault strikes a row there (every row, or the first); an unexpected server error still
+   * escapes the call, as an error outside the rows would.
+   */
+  function rowFaultOf(fault: InjectedFault): RowFault | undefined {
+    if (fault.kind === 'server') return undefined;
+    return (record) =>
+      fault.everyRow || record === 0 ? injectedException(fault.kind, true) : undefined;
+  }
+
+  /**
+   * One ORM call through the fault plan: a stall and the request time limit, injected errors
+   * before (inside the rows for load), commit-then-fail after (through `call`).
+   */
+  async function execute(
+    call: CallRecord,
     uid: number,
     model: string,
     method: string,
     args: unknown[],
     kwargs: Record<string, unknown>,
-  ) {
+  ): Promise<unknown> {
+    const started = performance.now();
+    const limit = faults.requestLimitMs;
+    const stall = faults.stall();
+    if (stall > 0) {
+      if (limit !== undefined && stall >= limit) {
+        await sleep(limit, undefined, { signal: stopping.signal });
+        faults.count('killed');
+        throw new RequestKilled(`killed at the ${limit} ms request limit`);
+      }
+      // The client may have given up meanwhile: the call still runs and commits, as in Odoo.
+      await sleep(stall, undefined, { signal: stopping.signal });
+    }
     const { context, ...named } = kwargs;
     const write = WRITE_METHODS.has(method);
     const fault = faults.before(model, method, write);
-    if (fault === 'lock')
-      throw lockError(
-        'Could not obtain lock on the record; another transaction is writing it. Try again.',
+    const rowFault = fault && method === 'load' ? rowFaultOf(fault) : undefined;
+    if (fault && !rowFault) throw injectedException(fault.kind, false);
+    const result = db.transaction(() => {
+      const answer = orm.call(
+        uid,
+        model,
+        method,
+        args,
+        named,
+        (context as Record<string, unknown>) ?? {},
+        rowFault ? { rowFault } : {},
       );
-    if (fault === 'server') {
-      throw new OdooException('builtins.RuntimeError', 'Injected server failure', 500, 1);
-    }
-    if (fault === 'validation')
-      throw new OdooException(
-        'odoo.exceptions.ValidationError',
-        'Injected validation failure',
-        422,
-        2,
-      );
-    const result = orm.call(
-      uid,
-      model,
-      method,
-      args,
-      named,
-      (context as Record<string, unknown>) ?? {},
-    );
-    if (write || CREDENTIAL_METHODS.has(method)) persist();
-    lastCallWrote = write;
+      if (CREDENTIAL_METHODS.has(method)) db.markSecretsChanged();
+      // Killed before the commit: the whole transaction rolls back.
+      if (limit !== undefined && performance.now() - started > limit) {
+        faults.count('killed');
+        throw new RequestKilled(`killed at the ${limit} ms request limit`);
+      }
+      return answer;
+    });
+    call.wrote = write;
     return result;
   }
 
@@ -254,7 +337,11 @@ export async function startOdooEmulator(options: OdooEmulatorOptions = {}): Prom
     };
   }
 
-  function dispatchJsonRpc(remote: string, params: Record<string, unknown>): unknown {
+  async function dispatchJsonRpc(
+    call: CallRecord,
+    remote: string,
+    params: Record<string, unknown>,
+  ): Promise<unknown> {
     const service = params.service;
     const method = params.method;
     const args = Array.isArray(params.args) ? params.args : [];
@@ -281,7 +368,8 @@ export async function startOdooEmulator(options: OdooEmulatorOptions = {}): Prom
       checkDatabase(dbName);
       const user = checkUid(uid, secret);
       if (method === 'execute_kw') {
-        return execute(
+        return await execute(
+          call,
           user,
           String(model),
           String(name),
@@ -289,7 +377,7 @@ export async function startOdooEmulator(options: OdooEmulatorOptions = {}): Prom
           (rest[1] as Record<string, unknown>) ?? {},
         );
       }
-      return execute(user, String(model), String(name), rest, {});
+      return await execute(call, user, String(model), String(name), rest, {});
     }
     if (service === 'db') {
       if (method === 'list') return [database];
@@ -341,6 +429,7 @@ export async function startOdooEmulator(options: OdooEmulatorOptions = {}): Prom
     const id = request.id ?? null;
     const params = request.params ?? {};
     const remote = req.socket.remoteAddress ?? '';
+    const call: CallRecord = { wrote: false };
     try {
       let result: unknown;
       const headers: Record<string, string> = {};
@@ -378,7 +467,8 @@ export async function startOdooEmulator(options: OdooEmulatorOptions = {}): Prom
             },
           });
         }
-        result = execute(
+        result = await execute(
+          call,
           uid,
           String(params.model),
           String(params.method),
@@ -386,9 +476,9 @@ export async function startOdooEmulator(options: OdooEmulatorOptions = {}): Prom
           (params.kwargs as Record<string, unknown>) ?? {},
         );
       } else {
-        result = dispatchJsonRpc(remote, params);
+        result = await dispatchJsonRpc(call, remote, params);
       }
-      if (loseAnswer()) return res.socket?.destroy();
+      if (loseAnswer(call)) return res.socket?.destroy();
       sendJson(res, 200, { jsonrpc: '2.0', id, result }, headers);
     } catch (error) {
       if (!(error instanceof OdooException)) throw error;
@@ -505,10 +595,11 @@ export async function startOdooEmulator(options: OdooEmulatorOptions = {}): Prom
           );
         }
       }
-      let result = execute(user.id, model, method, [], body);
+      const call: CallRecord = { wrote: false };
+      let result = await execute(call, user.id, model, method, [], body);
       // JSON-2 returns recordsets as lists of ids, so create always answers a list.
       if (method === 'create' && typeof result === 'number') result = [result];
-      if (loseAnswer()) return res.socket?.destroy();
+      if (loseAnswer(call)) return res.socket?.destroy();
       sendJson(res, 200, result ?? null);
     } catch (error) {
       if (!(error instanceof OdooException)) throw error;
@@ -535,13 +626,14 @@ export async function startOdooEmulator(options: OdooEmulatorOptions = {}): Prom
         );
       throw error;
     }
+    const record: CallRecord = { wrote: false };
     try {
-      const result = dispatchJsonRpc(req.socket.remoteAddress ?? '', {
+      const result = await dispatchJsonRpc(record, req.socket.remoteAddress ?? '', {
         service,
         method: call.method,
         args: call.params,
       });
-      if (loseAnswer()) return res.socket?.destroy();
+      if (loseAnswer(record)) return res.socket?.destroy();
       sendText(res, 200, encodeResponse(result), 'text/xml');
     } catch (error) {
       if (!(error instanceof OdooException)) throw error;
@@ -608,6 +700,9 @@ export async function startOdooEmulator(options: OdooEmulatorOptions = {}): Prom
       if (xml) return await handleXmlRpc(req, res, raw, xml[1] as string);
       sendText(res, 404, 'Not Found');
     } catch (error) {
+      // Odoo's killed worker answers nothing: the connection just drops.
+      if (error instanceof RequestKilled || stopping.signal.aborted)
+        return void req.socket.destroy();
       // An emulator bug must not take the server down: answer 500 as Odoo's worker would.
       if (!res.headersSent)
         sendText(res, 500, `Internal Server Error: ${(error as Error).message}`);
@@ -617,7 +712,17 @@ export async function startOdooEmulator(options: OdooEmulatorOptions = {}): Prom
 
   function handleControl(req: IncomingMessage, res: ServerResponse, path: string, raw: string) {
     if (path === '/_emulator/faults' && req.method === 'POST') {
-      faults.set(raw.trim() ? (JSON.parse(raw) as FaultPlan) : {});
+      let plan: FaultPlan;
+      try {
+        plan = parseFaultPlan(raw.trim() ? JSON.parse(raw) : {});
+      } catch (error) {
+        const message =
+          error instanceof FaultPlanError
+            ? error.message
+            : `the fault plan is not JSON: ${(error as Error).message}`;
+        return sendJson(res, 400, { error: 'invalid-fault-plan', detail: message });
+      }
+      faults.set(plan);
       return sendJson(res, 200, faults.plan);
     }
     if (path === '/_emulator/faults') return sendJson(res, 200, faults.plan);
@@ -638,6 +743,10 @@ export async function startOdooEmulator(options: OdooEmulatorOptions = {}): Prom
     integration,
     faults,
     orm,
-    stop: () => close(server),
+    stop: async () => {
+      stopping.abort();
+      await close(server);
+      journal?.close();
+    },
   };
 }
