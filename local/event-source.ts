@@ -4,6 +4,11 @@
  * Lambda-like context, deletes what succeeded, and leaves failures to reappear after the
  * visibility timeout, so the queue's redrive policy moves them to the DLQ after
  * maxReceiveCount. With ReportBatchItemFailures only the reported records are kept.
+ *
+ * Each concurrent poller has an execution environment of its own. A handler given as a module
+ * runs in a thread that is stopped when an invocation reaches the timeout, as Lambda stops it,
+ * and the poller's next batch starts cold; a handler given as a function runs in this process
+ * and cannot be stopped.
  */
 import {
   DeleteMessageBatchCommand,
@@ -12,7 +17,14 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { lambdaContext } from './lambda-context.ts';
+import {
+  type ExecutionEnvironment,
+  type HandlerModule,
+  InvocationTimedOut,
+  inProcessEnvironment,
+  isHandlerModule,
+  threadEnvironment,
+} from './execution-environment.ts';
 
 export type SqsHandler = (
   event: SQSEvent,
@@ -23,7 +35,8 @@ export interface EventSourceMapping {
   readonly functionName: string;
   readonly queueUrl: string;
   readonly queueArn: string;
-  readonly handler: SqsHandler;
+  /** A module runs in an environment that is stopped at the timeout; a function runs in this process. */
+  readonly handler: SqsHandler | HandlerModule;
   /** @default 10 */
   readonly batchSize?: number;
   /** @default 0 */
@@ -42,6 +55,8 @@ export interface BatchOutcome {
   /** Message ids kept on the queue (reported failures, or the whole batch when the handler threw). */
   readonly failed: readonly string[];
   readonly error?: Error;
+  /** The invocation reached the function's timeout; `stopped` when its code was stopped with it. */
+  readonly timedOut?: { readonly timeoutSeconds: number; readonly stopped: boolean };
   readonly ms: number;
 }
 
@@ -141,7 +156,15 @@ export function startEventSource(
     return messages;
   }
 
+  type Environment = ExecutionEnvironment<SQSEvent, Awaited<ReturnType<SqsHandler>>>;
+  const environments: Environment[] = [];
+
   async function poll(): Promise<void> {
+    const handler = mapping.handler;
+    const environment: Environment = isHandlerModule(handler)
+      ? threadEnvironment(handler)
+      : inProcessEnvironment(handler);
+    environments.push(environment);
     while (running) {
       let messages: Message[];
       try {
@@ -159,17 +182,15 @@ export function startEventSource(
       let failed: string[];
       let error: Error | undefined;
       try {
-        const response = await Promise.race([
-          mapping.handler({ Records: records }, lambdaContext(mapping.functionName, timeoutMs)),
-          new Promise<never>((_, reject) =>
-            setTimeout(
-              () => reject(new Error(`Task timed out after ${timeoutMs / 1000} seconds`)),
-              timeoutMs,
-            ).unref(),
-          ),
-        ]);
+        const response = await environment.invoke(
+          { Records: records },
+          mapping.functionName,
+          timeoutMs,
+        );
         failed = failedIds(records, response, mapping.reportBatchItemFailures ?? true);
       } catch (thrown) {
+        // As in Lambda, a failed or timed-out invocation deletes nothing: the whole batch
+        // comes back once its visibility timeout has passed.
         error = thrown as Error;
         failed = records.map((r) => r.messageId);
       }
@@ -192,6 +213,9 @@ export function startEventSource(
         records,
         failed,
         ...(error ? { error } : {}),
+        ...(error instanceof InvocationTimedOut
+          ? { timedOut: { timeoutSeconds: timeoutMs / 1000, stopped: error.stopped } }
+          : {}),
         ms: performance.now() - started,
       });
     }
@@ -205,6 +229,7 @@ export function startEventSource(
       running = false;
       abort.abort();
       await Promise.allSettled(pollers);
+      await Promise.allSettled(environments.map((e) => e.dispose()));
     },
   };
 }

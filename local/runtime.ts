@@ -15,7 +15,7 @@ import {
   ResourceNotFoundException,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, SetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { CompiledFlow } from '../functions/contracts/model.ts';
 import {
   deadLetterQueueName,
@@ -41,6 +41,7 @@ import {
   type SqsHandler,
   startEventSource,
 } from './event-source.ts';
+import type { HandlerModule } from './execution-environment.ts';
 import {
   type GatewayRequestLog,
   type HttpHandler,
@@ -60,8 +61,12 @@ export const STAGE = 'local';
 
 export interface LocalHandlers {
   readonly receiver: HttpHandler;
-  /** The worker of one flow (the same code for every flow, configured by environment). */
-  readonly worker: SqsHandler;
+  /**
+   * The worker of one flow (the same code for every flow, configured by environment). Named by
+   * its module (`handlerModule(url)`), it runs in execution environments that are stopped at
+   * the worker's timeout, as in Lambda; a function runs in this process and cannot be stopped.
+   */
+  readonly worker: SqsHandler | HandlerModule;
   readonly rotation?: RotationHandler;
 }
 
@@ -96,8 +101,12 @@ export interface LocalRuntimeOptions {
   readonly sources: readonly { readonly system: string; readonly signature: string }[];
   /** Loaded after the environment points at the local endpoints, so SDK clients pick them up. */
   readonly handlers: () => Promise<LocalHandlers>;
-  /** Receives before a message goes to the DLQ. @default 5 */
+  /** Receives before a message goes to the DLQ (the redrive policy's maxReceiveCount). @default 5 */
   readonly maxReceiveCount?: number;
+  /** The worker's timeout; an invocation that reaches it is stopped. @default 30 */
+  readonly workerTimeoutSeconds?: number;
+  /** The flow queues' visibility timeout, at least the worker's timeout. @default 30 */
+  readonly visibilityTimeoutSeconds?: number;
   /** Worker batch size and window, as the event source mapping has them. */
   readonly batchSize?: number;
   readonly batchingWindowSeconds?: number;
@@ -137,6 +146,8 @@ export interface LocalRuntime {
     readonly version?: number;
   };
   readonly flows: readonly FlowEndpoints[];
+  /** The timeouts and redrive limit the workers and flow queues run with. */
+  readonly clock: WorkerClock;
   /** Signing secret of each source, for curl and the demo. */
   readonly webhookSecrets: Readonly<Record<string, string>>;
   readonly sqs: LocalSqs;
@@ -147,6 +158,52 @@ export interface LocalRuntime {
 }
 
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+/**
+ * The settings that time a worker and its queue: compressed (a timeout of a few seconds, a
+ * short visibility timeout, few receives), an outage drill runs in seconds instead of hours.
+ */
+export interface WorkerClock {
+  readonly workerTimeoutSeconds: number;
+  readonly visibilityTimeoutSeconds: number;
+  readonly maxReceiveCount: number;
+}
+
+/**
+ * The clock with its defaults, refused where AWS would refuse it. Values may be given as the
+ * text of a flag; `names` says what the caller calls each setting, for the error.
+ */
+export function workerClock(
+  given: { readonly [K in keyof WorkerClock]?: number | string },
+  names: { readonly [K in keyof WorkerClock]: string } = {
+    workerTimeoutSeconds: 'workerTimeoutSeconds',
+    visibilityTimeoutSeconds: 'visibilityTimeoutSeconds',
+    maxReceiveCount: 'maxReceiveCount',
+  },
+): WorkerClock {
+  const read = (key: keyof WorkerClock, fallback: number, max: number, unit: string) => {
+    const value = given[key];
+    if (value === undefined) return fallback;
+    const number =
+      typeof value === 'number' ? value : /^\d+$/.test(value) ? Number(value) : Number.NaN;
+    if (!Number.isInteger(number) || number < 1 || number > max)
+      throw new Error(
+        `${names[key]} must be a whole number${unit} from 1 to ${max}, got ${JSON.stringify(value)}`,
+      );
+    return number;
+  };
+  // The upper limits are Lambda's timeout and SQS's own.
+  const clock: WorkerClock = {
+    workerTimeoutSeconds: read('workerTimeoutSeconds', 30, 900, ' of seconds'),
+    visibilityTimeoutSeconds: read('visibilityTimeoutSeconds', 30, 43_200, ' of seconds'),
+    maxReceiveCount: read('maxReceiveCount', 5, 1000, ''),
+  };
+  if (clock.visibilityTimeoutSeconds < clock.workerTimeoutSeconds)
+    throw new Error(
+      `${names.visibilityTimeoutSeconds} (${clock.visibilityTimeoutSeconds} s) must be at least ${names.workerTimeoutSeconds} (${clock.workerTimeoutSeconds} s), as AWS requires of a queue that feeds a Lambda function: otherwise a message is delivered again while an invocation still works on it`,
+    );
+  return clock;
+}
 
 /** A short description of a CloudEvents envelope on a queue, for log lines. */
 function describeEnvelope(
@@ -188,6 +245,7 @@ async function listen<T>(
 }
 
 export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
+  const clock = workerClock(options);
   const dataDir = resolve(options.dataDir ?? '.spine');
   mkdirSync(dataDir, { recursive: true });
   const log = options.log ?? (() => {});
@@ -268,14 +326,21 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       const queue = await sqsClient.send(
         new CreateQueueCommand({
           QueueName: flowQueueName(STAGE, flow.name, flow.fifo),
+          Attributes: fifoAttributes,
+        }),
+      );
+      // Set apart from CreateQueue, which refuses a queue kept in .spine/ with other values:
+      // the clock may change from one start to the next.
+      await sqsClient.send(
+        new SetQueueAttributesCommand({
+          QueueUrl: queue.QueueUrl,
           Attributes: {
-            ...fifoAttributes,
             // At least the worker's timeout, as Lambda requires; a failed event is retried after it.
-            VisibilityTimeout: '30',
+            VisibilityTimeout: String(clock.visibilityTimeoutSeconds),
             MessageRetentionPeriod: '345600',
             RedrivePolicy: JSON.stringify({
               deadLetterTargetArn: queueArn(dlqName),
-              maxReceiveCount: options.maxReceiveCount ?? 5,
+              maxReceiveCount: clock.maxReceiveCount,
             }),
           },
         }),
@@ -354,6 +419,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       SPINE_ODOO_SECRET: odooSecretName(STAGE),
       SPINE_REDACTION_SECRET: redactionKeySecretName(STAGE),
       SPINE_WEBHOOK_SECRET_PREFIX: `spine/${STAGE}/webhooks/`,
+      // So the worker knows a record's last receive without asking its queue on every batch.
+      SPINE_MAX_RECEIVE_COUNT: String(clock.maxReceiveCount),
       // The emulated Odoo takes far more than a production Odoo should be asked for.
       SPINE_ODOO_RATE_PER_SECOND:
         process.env.SPINE_ODOO_RATE_PER_SECOND ?? (odooEmulator ? '1000' : '20'),
@@ -422,7 +489,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
           batchSize: options.batchSize ?? 10,
           maximumBatchingWindowSeconds: options.batchingWindowSeconds ?? 0,
           maximumConcurrency: options.maximumConcurrency ?? 2,
-          timeoutSeconds: 30,
+          timeoutSeconds: clock.workerTimeoutSeconds,
           reportBatchItemFailures: true,
         },
         (outcome) => log({ kind: 'batch', flow: flow.name, outcome }),
@@ -446,6 +513,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         login: odoo.login,
         emulated: Boolean(odooEmulator),
         ...(odooEmulator ? { version: odooEmulator.version } : {}),
+      },
+      worker: {
+        timeoutSeconds: clock.workerTimeoutSeconds,
+        visibilityTimeoutSeconds: clock.visibilityTimeoutSeconds,
+        maxReceiveCount: clock.maxReceiveCount,
       },
       flows: flows.map((f) => ({
         name: f.name,
@@ -491,6 +563,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         ...(odooEmulator ? { version: odooEmulator.version } : {}),
       },
       flows,
+      clock,
       webhookSecrets,
       sqs,
       secretsManager,

@@ -13,9 +13,12 @@ interface LocalOptions {
   odooVersion?: string;
   verbose?: boolean;
   json?: boolean;
+  workerTimeout?: string;
+  visibilityTimeout?: string;
+  maxReceiveCount?: string;
 }
 
-/** Receives before a flow's message goes to its DLQ (the runtime is started with it). */
+/** Receives before a flow's message goes to its DLQ, unless --max-receive-count says otherwise. */
 const MAX_RECEIVE_COUNT = 5;
 
 /** What `spine local` prints: the runtime's lines and the local Secrets Manager's rotation failures. */
@@ -61,7 +64,12 @@ function describeBatch(
 ): string[] {
   const failed = new Set(outcome.failed);
   const because = outcome.error ? `: ${outcome.error.message}` : '';
-  return outcome.records.map((record) => {
+  const timedOut = outcome.timedOut
+    ? [
+        `${clock(at)} ${pad('timeout', 9)} ${pad(flow, 10)} ${outcome.functionName} ${outcome.timedOut.stopped ? 'stopped at' : 'ran past, and could not be stopped at,'} its ${outcome.timedOut.timeoutSeconds} s timeout with a batch of ${outcome.records.length}; the batch returns to the queue after the visibility timeout`,
+      ]
+    : [];
+  const lines = outcome.records.map((record) => {
     const id = eventIdOf(record);
     if (!failed.has(record.messageId))
       return `${clock(at)} ${pad('processed', 9)} ${pad(flow, 10)} ${id} (${Math.round(outcome.ms)} ms for ${outcome.records.length})`;
@@ -73,6 +81,7 @@ function describeBatch(
         : `${receives} of ${maxReceiveCount}${because}; retried after the visibility timeout`;
     return `${clock(at)} ${pad('failed', 9)} ${pad(flow, 10)} ${id} (receive ${next})`;
   });
+  return [...timedOut, ...lines];
 }
 
 export function formatLogLine(
@@ -133,6 +142,7 @@ export function jsonLogLine(line: LocalLogLine, at: Date = new Date()): Record<s
     events: line.outcome.records.map(eventIdOf),
     failed: line.outcome.records.filter((r) => failed.has(r.messageId)).map(eventIdOf),
     ...(line.outcome.error ? { error: line.outcome.error.message } : {}),
+    ...(line.outcome.timedOut ? { timedOut: line.outcome.timedOut } : {}),
   };
 }
 
@@ -203,6 +213,10 @@ export function describeRuntime(runtime: LocalRuntime): string[] {
       'odoo',
       `${runtime.odoo.url}  db ${runtime.odoo.database}, login ${runtime.odoo.login}${runtime.odoo.emulated ? `, emulated Odoo ${runtime.odoo.version}` : ''}`,
     ],
+    [
+      'workers',
+      `timeout ${runtime.clock.workerTimeoutSeconds} s, visibility timeout ${runtime.clock.visibilityTimeoutSeconds} s, DLQ after ${runtime.clock.maxReceiveCount} receives`,
+    ],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   return [
@@ -240,13 +254,30 @@ export function registerLocalCommand(program: Command): void {
     )
     .option('--verbose', "also print the handlers' JSON logs and metrics")
     .option('--json', 'print one JSON object per log line')
+    .option(
+      '--worker-timeout <seconds>',
+      "the workers' Lambda timeout: an invocation still running then is stopped and its batch retried (default 30)",
+    )
+    .option(
+      '--visibility-timeout <seconds>',
+      'how long a received message stays hidden before it is delivered again; at least the worker timeout, as AWS requires (default 30)',
+    )
+    .option(
+      '--max-receive-count <n>',
+      'receives of a message before its flow queue moves it to the DLQ (the redrive limit; default 5)',
+    )
     .addHelpText(
       'after',
       `
 Environment: PORT (gateway), SPINE_SQS_PORT (9324), SPINE_DYNAMODB_PORT (8000),
 SPINE_SECRETS_MANAGER_PORT (9326), SPINE_ODOO_PORT (8069); set ODOO_URL, ODOO_DB, ODOO_LOGIN and
 ODOO_PASSWORD or ODOO_API_KEY to use a real Odoo instead of the emulator.
-State (queues, tables, secrets, the emulated Odoo) lives in .spine/ and survives a restart.`,
+State (queues, tables, secrets, the emulated Odoo) lives in .spine/ and survives a restart.
+
+Compress the clock for an outage drill or a chaos run: with
+  spine local --worker-timeout 2 --visibility-timeout 3 --max-receive-count 3
+a worker stalled on Odoo is stopped after 2 s, its batch is retried every 3 s, and an event
+that keeps failing reaches the DLQ within seconds rather than minutes.`,
     )
     .action(async (options: LocalOptions) => {
       const ports = {
@@ -264,10 +295,24 @@ State (queues, tables, secrets, the emulated Odoo) lives in .spine/ and survives
         ),
         odooPort: readPort(process.env.SPINE_ODOO_PORT, 'SPINE_ODOO_PORT', 8069),
       };
-      const [{ startLocalRuntime }, { loadContractRegistry }] = await Promise.all([
-        import('../../local/runtime.ts'),
-        import('../../functions/contracts/index.ts'),
-      ]);
+      const [{ startLocalRuntime, workerClock }, { handlerModule }, { loadContractRegistry }] =
+        await Promise.all([
+          import('../../local/runtime.ts'),
+          import('../../local/execution-environment.ts'),
+          import('../../functions/contracts/index.ts'),
+        ]);
+      const timing = workerClock(
+        {
+          workerTimeoutSeconds: options.workerTimeout,
+          visibilityTimeoutSeconds: options.visibilityTimeout,
+          maxReceiveCount: options.maxReceiveCount,
+        },
+        {
+          workerTimeoutSeconds: '--worker-timeout',
+          visibilityTimeoutSeconds: '--visibility-timeout',
+          maxReceiveCount: '--max-receive-count',
+        },
+      );
       if (!options.verbose) {
         // The runtime prints a readable line per stage; the handlers' JSON is for --verbose.
         process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
@@ -285,12 +330,12 @@ State (queues, tables, secrets, the emulated Odoo) lives in .spine/ and survives
       const odooUrl = process.env.ODOO_URL;
       const output = inEventOrder((line, at) => {
         if (options.json) printLine(JSON.stringify(jsonLogLine(line, at)));
-        else for (const text of formatLogLine(line, at)) printLine(text);
+        else for (const text of formatLogLine(line, at, timing.maxReceiveCount)) printLine(text);
       });
       const runtime = await startLocalRuntime({
         dataDir: options.data,
         ...ports,
-        maxReceiveCount: MAX_RECEIVE_COUNT,
+        ...timing,
         ...(odooUrl
           ? {
               odoo: {
@@ -308,14 +353,14 @@ State (queues, tables, secrets, the emulated Odoo) lives in .spine/ and survives
         flows: registry.flows,
         sources,
         handlers: async () => {
-          const [receiver, worker, rotation] = await Promise.all([
+          const [receiver, rotation] = await Promise.all([
             import('../../functions/handlers/receiver.ts'),
-            import('../../functions/handlers/worker.ts'),
             import('../../functions/handlers/rotate-credentials.ts'),
           ]);
           return {
             receiver: receiver.handler as never,
-            worker: worker.handler,
+            // In environments of its own, so that a worker past its timeout is stopped as in Lambda.
+            worker: handlerModule(new URL('../../functions/handlers/worker.ts', import.meta.url)),
             rotation: rotation.handler,
           };
         },

@@ -299,3 +299,92 @@ describe('spine local log lines', () => {
     ]);
   });
 });
+
+/** Runs `spine local` on free ports until it exits; its exit code and everything it printed. */
+async function spineLocal(args: readonly string[]) {
+  const child = spawn(process.execPath, [join(ROOT, 'cli/bin.mjs'), 'local', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...FREE_PORTS },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk) => (output += chunk));
+  child.stderr.on('data', (chunk) => (output += chunk));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  return { code, output };
+}
+
+describe('spine local refuses a worker clock AWS would refuse, before starting anything', () => {
+  for (const [args, message] of [
+    [
+      ['--worker-timeout', '0'],
+      '--worker-timeout must be a whole number of seconds from 1 to 900, got "0"',
+    ],
+    [
+      ['--visibility-timeout', '1.5'],
+      '--visibility-timeout must be a whole number of seconds from 1 to 43200, got "1.5"',
+    ],
+    [
+      ['--max-receive-count', 'many'],
+      '--max-receive-count must be a whole number from 1 to 1000, got "many"',
+    ],
+    [
+      ['--worker-timeout', '10', '--visibility-timeout', '5'],
+      '--visibility-timeout (5 s) must be at least --worker-timeout (10 s), as AWS requires of a queue that feeds a Lambda function: otherwise a message is delivered again while an invocation still works on it',
+    ],
+    [
+      ['--worker-timeout', '60'],
+      '--visibility-timeout (30 s) must be at least --worker-timeout (60 s), as AWS requires of a queue that feeds a Lambda function: otherwise a message is delivered again while an invocation still works on it',
+    ],
+  ] as const) {
+    it(`${args.join(' ')}: exits 2 with "${message}"`, async () => {
+      const data = join(mkdtempSync(join(tmpdir(), 'spine-local-')), 'state');
+      const { code, output } = await spineLocal(['--data', data, ...args]);
+      expect(code).toBe(2);
+      expect(output.trim()).toBe(`spine: ${message}`);
+      expect(existsSync(data)).toBe(false);
+    });
+  }
+
+  it('--help says what each clock flag is for', async () => {
+    const { code, output } = await spineLocal(['--help']);
+    expect(code).toBe(0);
+    const help = output.replace(/\s+/g, ' ');
+    expect(help).toMatch(
+      /--worker-timeout <seconds> the workers' Lambda timeout: an invocation still running then is stopped/,
+    );
+    expect(help).toMatch(
+      /--visibility-timeout <seconds> how long a received message stays hidden .* at least the worker timeout, as AWS requires/,
+    );
+    expect(help).toMatch(
+      /--max-receive-count <n> receives of a message before its flow queue moves it to the DLQ/,
+    );
+    expect(help).toContain('Compress the clock for an outage drill');
+  });
+});
+
+describe('spine local log lines for a worker past its timeout', () => {
+  it('says the invocation was stopped, with the function, the batch size and the timeout, then what became of each event', () => {
+    const lines = formatLogLine(
+      {
+        kind: 'batch',
+        flow: 'payments',
+        outcome: {
+          functionName: 'spine-local-worker-payments',
+          records: [record('m1', 'evt_1', 1), record('m2', 'evt_2', 3)],
+          failed: ['m1', 'm2'],
+          error: new Error('Task timed out after 2 seconds'),
+          timedOut: { timeoutSeconds: 2, stopped: true },
+          ms: 2001,
+        },
+      },
+      new Date('2026-01-02T03:04:05Z'),
+      3,
+    );
+    expect(lines).toEqual([
+      '03:04:05 timeout   payments   spine-local-worker-payments stopped at its 2 s timeout with a batch of 2; the batch returns to the queue after the visibility timeout',
+      '03:04:05 failed    payments   evt_1 (receive 1 of 3: Task timed out after 2 seconds; retried after the visibility timeout)',
+      '03:04:05 failed    payments   evt_2 (receive the last of 3: Task timed out after 2 seconds; dead-lettered to the payments DLQ after the visibility timeout)',
+    ]);
+  });
+});

@@ -9,6 +9,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { loadContractRegistry } from '../../functions/contracts/index.ts';
 import { type SignOptions, signatureHeaders } from '../../local/demo/sign.ts';
+import { handlerModule } from '../../local/execution-environment.ts';
 import {
   type LocalRuntime,
   type LocalRuntimeOptions,
@@ -16,9 +17,20 @@ import {
 } from '../../local/runtime.ts';
 import type { Fixture } from './fixtures.ts';
 
-export async function startTestRuntime(
-  options: Partial<LocalRuntimeOptions> = {},
-): Promise<LocalRuntime & { dataDir: string; dispose(): Promise<void> }> {
+export interface TestRuntimeOptions extends Partial<LocalRuntimeOptions> {
+  /**
+   * Run the real worker as `spine local` does, in execution environments of its own that are
+   * stopped at the worker's timeout, instead of in the test's process (where a spy or a stubbed
+   * variable reaches it, but a timed-out invocation runs on).
+   * @default false
+   */
+  readonly isolatedWorker?: boolean;
+}
+
+export async function startTestRuntime({
+  isolatedWorker = false,
+  ...options
+}: TestRuntimeOptions = {}): Promise<LocalRuntime & { dataDir: string; dispose(): Promise<void> }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'spine-runtime-'));
   const registry = loadContractRegistry();
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
@@ -47,7 +59,9 @@ export async function startTestRuntime(
       ]);
       return {
         receiver: receiver.handler as never,
-        worker: worker.handler,
+        worker: isolatedWorker
+          ? handlerModule(new URL('../../functions/handlers/worker.ts', import.meta.url))
+          : worker.handler,
         rotation: rotation.handler,
       };
     },
