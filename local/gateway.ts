@@ -28,7 +28,58 @@ export interface GatewayRequestLog {
   readonly path: string;
   readonly status: number;
   readonly ms: number;
+  /** The answer's body; for a 5xx, JSON whose `error` and `detail` say what broke. */
   readonly body?: string;
+  /** For a 5xx the gateway answered because something threw: what was thrown. */
+  readonly cause?: FailureCause;
+}
+
+export interface FailureCause {
+  readonly name: string;
+  readonly message: string;
+  /** The first frames of the stack, `at …` lines. */
+  readonly stack: readonly string[];
+}
+
+/** Stack frames kept in a log line: enough to find the place, short enough to read. */
+const CAUSE_FRAMES = 5;
+
+function causeOf(error: unknown): FailureCause {
+  if (!(error instanceof Error)) return { name: typeof error, message: String(error), stack: [] };
+  return {
+    name: error.name,
+    message: error.message,
+    stack: (error.stack ?? '')
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line.startsWith('at '))
+      .slice(0, CAUSE_FRAMES),
+  };
+}
+
+/** A 5xx's log body in the receiver's `{error, detail}` shape, which `spine local` prints. */
+function failureBody(error: string, cause: FailureCause): string {
+  const where = cause.stack.length > 0 ? ` (${cause.stack.slice(0, 3).join('; ')})` : '';
+  return JSON.stringify({ error, detail: `${cause.name}: ${cause.message}${where}` });
+}
+
+/**
+ * The log body of a handler's own answer: a 5xx that does not say why gets a reason, so no 5xx
+ * is logged without one.
+ */
+function answerLogBody(status: number, body: string | undefined): string | undefined {
+  if (status < 500) return body;
+  try {
+    const parsed = JSON.parse(body ?? '') as { error?: unknown };
+    if (parsed && typeof parsed === 'object' && parsed.error) return body;
+  } catch {
+    // Not JSON: said below.
+  }
+  const excerpt = (body ?? '').slice(0, 200);
+  return JSON.stringify({
+    error: 'handler-answer',
+    detail: `the function answered ${status} without naming an error${excerpt ? `; its body began: ${excerpt}` : ' and with an empty body'}`,
+  });
 }
 
 export interface LocalGateway {
@@ -233,7 +284,7 @@ export async function startGateway(options: {
     req: IncomingMessage,
     res: ServerResponse,
     requestId: string,
-    log: (status: number, body?: string) => void,
+    log: (status: number, body?: string, cause?: FailureCause) => void,
   ) {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const local = options.local?.[`${req.method} ${url.pathname}`];
@@ -291,39 +342,53 @@ export async function startGateway(options: {
       const status = sendResult(res, result, requestId);
       log(
         status,
-        typeof result === 'object' && result && 'body' in result
-          ? String(result.body ?? '')
-          : undefined,
+        answerLogBody(
+          status,
+          typeof result === 'object' && result && 'body' in result
+            ? String(result.body ?? '')
+            : undefined,
+        ),
       );
     } catch (error) {
-      // API Gateway hides a failed invocation behind a plain 500.
-      send(res, 500, JSON.stringify({ message: 'Internal Server Error' }), {}, requestId);
-      log(500, (error as Error).message);
+      // API Gateway hides a failed invocation behind a plain 500; the log says what was thrown.
+      if (!res.headersSent)
+        send(res, 500, JSON.stringify({ message: 'Internal Server Error' }), {}, requestId);
+      else res.destroy();
+      const cause = causeOf(error);
+      log(500, failureBody('function-failure', cause), cause);
     }
   }
 
   const server: Server = createServer((req, res) => {
     const started = performance.now();
     const requestId = `${randomUUID().replace(/-/g, '').slice(0, 14)}=`;
-    const log = (status: number, body?: string) =>
-      options.onRequest?.({
+    const log = (status: number, body?: string, cause?: FailureCause) => {
+      const entry: GatewayRequestLog = {
         requestId,
         method: req.method ?? '',
         path: new URL(req.url ?? '/', 'http://localhost').pathname,
         status,
         ms: performance.now() - started,
         ...(body ? { body } : {}),
-      });
+        ...(cause ? { cause } : {}),
+      };
+      if (options.onRequest) options.onRequest(entry);
+      // Without a listener a 5xx's cause would go nowhere.
+      else if (status >= 500)
+        console.error(`local gateway: ${entry.method} ${entry.path} ${status}: ${body ?? ''}`);
+    };
     serve(req, res, requestId, log).catch((error: unknown) => {
       // Nothing a client sends may stop the whole runtime: answer 500 and say what broke.
       if (!res.headersSent)
         send(res, 500, JSON.stringify({ message: 'Internal Server Error' }), {}, requestId);
       else res.destroy();
-      const detail = error instanceof Error ? error.message : String(error);
+      const cause = causeOf(error);
       try {
-        log(500, JSON.stringify({ error: 'gateway-failure', detail }));
+        log(500, failureBody('gateway-failure', cause), cause);
       } catch {
-        console.error(`local gateway: ${req.method} ${req.url} failed: ${detail}`);
+        console.error(
+          `local gateway: ${req.method} ${req.url} failed: ${cause.name}: ${cause.message}\n  ${cause.stack.join('\n  ')}`,
+        );
       }
     });
   });

@@ -19,22 +19,32 @@ export function readLocator(locator: Locator, delivery: Delivery): unknown {
   return undefined;
 }
 
-/** The located value as a non-empty string (ids may be numbers), or undefined. */
+/**
+ * The located value as a non-empty string, or undefined. Ids may be whole numbers; any other
+ * number (`1.5`, `6e200`, which prints as `6e+200`) names nothing and reads as undefined.
+ */
 export function readLocatorString(locator: Locator, delivery: Delivery): string | undefined {
   const value = readLocator(locator, delivery);
   if (typeof value === 'string') return value === '' ? undefined : value;
-  if (typeof value === 'number' || typeof value === 'bigint') return String(value);
+  if (typeof value === 'number') return Number.isSafeInteger(value) ? String(value) : undefined;
+  if (typeof value === 'bigint') return String(value);
   return undefined;
 }
+
+/** The widest time a JavaScript Date holds: ±10^8 days around 1970 (ECMA-262 §21.4.1.1). */
+const DATE_RANGE_MILLIS = 8.64e15;
 
 /**
  * A vendor timestamp as epoch milliseconds: unix seconds (Stripe), unix milliseconds
  * (HubSpot, Clerk) or ISO 8601 (Shopify). Numbers below 10^11 are seconds: 10^11 ms is 1973,
- * 10^11 s is the year 5138.
+ * 10^11 s is the year 5138. Undefined for anything that is not a time a Date can hold
+ * (`6e200`, `1e400`), so a caller never meets the RangeError of `toISOString`.
  */
 export function toEpochMillis(value: unknown): number | undefined {
-  if (typeof value === 'number' && Number.isFinite(value))
-    return value < 1e11 ? value * 1000 : value;
+  if (typeof value === 'number' && Number.isFinite(value)) {
+    const millis = value < 1e11 ? value * 1000 : value;
+    return Math.abs(millis) <= DATE_RANGE_MILLIS ? millis : undefined;
+  }
   if (typeof value === 'string' && value.trim() !== '') {
     if (/^\d+$/.test(value)) return toEpochMillis(Number(value));
     const parsed = Date.parse(value);

@@ -14,7 +14,22 @@ export function minimise(shape: Shape, value: unknown): unknown {
     const childShape = Object.hasOwn(shape.properties, key)
       ? shape.properties[key]
       : shape.additional;
-    if (childShape) kept[key] = minimise(childShape, child);
+    if (childShape) keep(kept, key, minimise(childShape, child));
   }
   return kept;
+}
+
+/**
+ * Sets an own property, whatever its name: JSON.parse makes `__proto__` an ordinary key, which
+ * plain assignment would take for the prototype and silently lose.
+ */
+export function keep(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__')
+    Object.defineProperty(target, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  else target[key] = value;
 }

@@ -4,6 +4,7 @@
  * are dropped too, since nobody has classified them.
  */
 import { createHmac } from 'node:crypto';
+import { keep } from './minimise.ts';
 import type { PiiTreatment, Shape } from './model.ts';
 
 /** The key of the pseudonyms; the same key always yields the same pseudonym for a value. */
@@ -11,14 +12,37 @@ export interface RedactionKey {
   readonly secret: string | Uint8Array;
 }
 
+const LITERAL = Symbol('literal');
+
+/**
+ * The text a value is hashed as: strings trimmed and lower-cased, object keys sorted. Built
+ * with an explicit stack, since a hashed field may hold a value nested arbitrarily deep.
+ */
 function canonical(value: unknown): string {
-  if (typeof value === 'string') return value.trim().toLowerCase();
-  if (value === null || typeof value !== 'object') return String(value);
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  return `{${Object.keys(value)
-    .sort()
-    .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
-    .join(',')}}`;
+  let text = '';
+  const pending: (unknown | { readonly [LITERAL]: string })[] = [value];
+  const literal = (part: string) => ({ [LITERAL]: part });
+  while (pending.length > 0) {
+    const next = pending.pop();
+    if (typeof next === 'object' && next !== null && LITERAL in next) {
+      text += next[LITERAL];
+    } else if (typeof next === 'string') {
+      text += next.trim().toLowerCase();
+    } else if (next === null || typeof next !== 'object') {
+      text += String(next);
+    } else {
+      const array = Array.isArray(next);
+      const keys = array ? [] : Object.keys(next).sort();
+      const children: unknown[] = array
+        ? (next as unknown[]).flatMap((item, i) => (i > 0 ? [literal(','), item] : [item]))
+        : keys.flatMap((k, i) => [
+            literal(`${i > 0 ? ',' : ''}${JSON.stringify(k)}:`),
+            (next as Record<string, unknown>)[k],
+          ]);
+      pending.push(literal(array ? ']' : '}'), ...children.reverse(), literal(array ? '[' : '{'));
+    }
+  }
+  return text;
 }
 
 /**
@@ -81,8 +105,9 @@ function walk(shape: Shape, value: unknown, key: RedactionKey): unknown {
   if (shape.kind === 'value' || value === null || value === undefined) return value;
   const fits = shape.kind === 'array' ? Array.isArray(value) : isPlainObject(value);
   // A value of another shape than declared (an address as one string where the schema has an
-  // object of personal fields) cannot be treated field by field: it is dropped whole.
-  if (!fits) return holdsPii(shape) ? DROPPED : value;
+  // object of personal fields) cannot be treated field by field: it is dropped whole. So is a
+  // container of the wrong kind (an object where a list is declared): nobody classified its fields.
+  if (!fits) return holdsPii(shape) || typeof value === 'object' ? DROPPED : value;
   if (shape.kind === 'array')
     return (value as unknown[])
       .map((item) => walk(shape.items, item, key))
@@ -94,7 +119,7 @@ function walk(shape: Shape, value: unknown, key: RedactionKey): unknown {
       : shape.additional;
     if (!childShape) continue;
     const redacted = walk(childShape, child, key);
-    if (redacted !== DROPPED) kept[name] = redacted;
+    if (redacted !== DROPPED) keep(kept, name, redacted);
   }
   return kept;
 }

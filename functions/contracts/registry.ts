@@ -14,6 +14,9 @@ import type {
 } from './model.ts';
 
 /** What the receiver must know about a source before it can choose a contract. */
+/** How much of a violation's path is kept. */
+const MAX_PATH_CHARS = 200;
+
 export type SourceProfile = Pick<CompiledSource, 'system' | 'signature' | 'batch' | 'eventType'>;
 
 export class ContractRegistry {
@@ -81,7 +84,19 @@ export class ContractRegistry {
   /** Every way `event` fails its contract; empty when it is valid. */
   validate(contract: CompiledContract, event: unknown): Violation[] {
     const validator = this.validators[contract.validator] as PrecompiledValidator;
-    if (validator(event)) return [];
+    try {
+      if (validator(event)) return [];
+    } catch (error) {
+      // A value the generated code cannot walk (a stack overflow on deep nesting) is a reason to
+      // quarantine the event, not to fail the delivery.
+      return [
+        {
+          path: '$',
+          keyword: 'validation',
+          message: `could not be validated (${error instanceof Error ? `${error.name}: ${error.message}` : String(error)})`,
+        },
+      ];
+    }
     return (validator.errors ?? []).map((error) => {
       const missing =
         error.keyword === 'required' ? String(error.params.missingProperty) : undefined;
@@ -93,7 +108,8 @@ export class ContractRegistry {
         : base;
       const allowed = error.params.allowedValues ?? error.params.allowedValue;
       return {
-        path,
+        // Paths are made of the vendor's keys: a key of kilobytes would fill every report.
+        path: path.length > MAX_PATH_CHARS ? `${path.slice(0, MAX_PATH_CHARS)}…` : path,
         keyword: error.keyword,
         message: missing
           ? 'is required but missing'

@@ -73,17 +73,33 @@ function messageBytes(body: string, attributes: ReturnType<typeof envelopeAttrib
   return size;
 }
 
+/**
+ * The two characters JSON.stringify leaves as they are but SQS refuses in a message (it takes
+ * XML text only); the other ones it refuses, control characters and lone surrogates, are
+ * escaped by JSON.stringify already.
+ */
+const NOT_XML_TEXT = /[\uFFFE\uFFFF]/g;
+
+/**
+ * The body of the SQS message that carries an envelope (and, on a DLQ, its report). Characters
+ * SQS refuses are written as JSON escapes, so an event that holds one is still queued, not
+ * answered 503 forever.
+ */
+export function envelopeMessageBody(envelope: Envelope, report?: DeadLetterReport): string {
+  return JSON.stringify(report ? { ...envelope, spinedeadletter: report } : envelope).replace(
+    NOT_XML_TEXT,
+    (c) => `\\u${c.charCodeAt(0).toString(16)}`,
+  );
+}
+
 /** The size of the message that carries an envelope on a flow queue. */
 export function queuedBytes(envelope: Envelope): number {
-  return messageBytes(JSON.stringify(envelope), envelopeAttributes(envelope));
+  return messageBytes(envelopeMessageBody(envelope), envelopeAttributes(envelope));
 }
 
 /** The size of the message that carries an envelope and its report on a DLQ. */
 export function deadLetterBytes(envelope: Envelope, report: DeadLetterReport): number {
-  return messageBytes(
-    JSON.stringify({ ...envelope, spinedeadletter: report }),
-    envelopeAttributes(envelope, report),
-  );
+  return messageBytes(envelopeMessageBody(envelope, report), envelopeAttributes(envelope, report));
 }
 
 export function parseEnvelope(body: string): Envelope {

@@ -4,11 +4,12 @@
  * with its violations. Answer fast: the Odoo work happens later, in the worker.
  */
 import { randomUUID } from 'node:crypto';
-import { readLocator, readLocatorString, toEpochMillis } from '../contracts/locator.ts';
+import { readLocatorString } from '../contracts/locator.ts';
 import { minimise } from '../contracts/minimise.ts';
 import type { CompiledContract } from '../contracts/model.ts';
 import type { RedactionKey } from '../contracts/redaction.ts';
 import type { ContractRegistry } from '../contracts/registry.ts';
+import type { Violation } from '../errors/contract-violation.ts';
 import { SignatureError } from '../errors/signature-error.ts';
 import type { LineageEntry, LineageStore } from '../lineage/model.ts';
 import { eventFields, receivedEntry } from './arrival.ts';
@@ -19,7 +20,14 @@ import {
   queuedBytes,
   SQS_MAX_MESSAGE_BYTES,
 } from './envelope.ts';
-import { parseEventJson } from './event-json.ts';
+import { addressOf } from './event-address.ts';
+import {
+  arrayElementTexts,
+  MAX_EVENT_DEPTH,
+  nestsDeeperThan,
+  parseEventJson,
+  readEventText,
+} from './event-json.ts';
 import type { EnvelopeQueues, ReceiverTelemetry, WebhookSecrets } from './ports.ts';
 import { SIGNATURE_VERIFIERS } from './signatures/index.ts';
 
@@ -35,6 +43,10 @@ export const MAX_BODY_BYTES = SQS_MAX_MESSAGE_BYTES - ENVELOPE_RESERVE_BYTES;
 const VIOLATIONS_IN_LINEAGE = 20;
 /** An event type kept as a metric dimension; anything else is counted as `other`. */
 const METRIC_TYPE = /^[\w.:-]{1,64}$/;
+/** A vendor's correlation id is kept only when it looks like one; otherwise Spine makes its own. */
+const CORRELATION_ID = /^[\x21-\x7e]{1,128}$/;
+/** How much of an ignored event type is echoed in the answer and the log. */
+const IGNORED_TYPE_CHARS = 100;
 
 export interface WebhookRequest {
   readonly source: string;
@@ -98,8 +110,115 @@ interface Routed {
   readonly contract: CompiledContract;
   readonly envelope: Envelope;
   readonly violations: NonNullable<DeadLetterReport['violations']>;
+  /**
+   * The envelope carries the event's JSON text, not its value (nested too deep to walk, or the
+   * receiver failed on it): no contract can classify that text, so lineage gets no view of it.
+   */
+  readonly verbatim: boolean;
   /** For an invalid event: the DLQ report, cut to fit. */
   report?: DeadLetterReport;
+}
+
+/** What the receiver knows about a delivery once it is proven authentic. */
+interface AuthenticDelivery {
+  readonly source: string;
+  readonly headers: WebhookRequest['headers'];
+  readonly correlationId: string;
+  readonly receivedAt: Date;
+}
+
+/** An event's envelope and violations; its data the minimised event, or its text when verbatim. */
+function fileEvent(
+  registry: ContractRegistry,
+  contract: CompiledContract,
+  type: string,
+  event: unknown,
+  textOfEvent: () => string,
+  delivery: AuthenticDelivery,
+): Omit<Routed, 'report'> {
+  const address = addressOf(contract, { event, headers: delivery.headers });
+  const verbatim = nestsDeeperThan(event, MAX_EVENT_DEPTH);
+  const violations: Violation[] = verbatim
+    ? [
+        {
+          path: '$',
+          keyword: 'maxDepth',
+          message: `the event is nested deeper than ${MAX_EVENT_DEPTH} levels, more than Spine walks; it is kept as its JSON text`,
+        },
+      ]
+    : registry.validate(contract, event);
+  violations.push(...address.violations);
+  const envelope: Envelope = {
+    specversion: '1.0',
+    // An event without a usable id still gets one, so its quarantine can be traced and replayed.
+    id: address.eventId ?? `spine-${randomUUID()}`,
+    source: `/webhooks/${delivery.source}`,
+    type,
+    time: new Date(address.occurredAt ?? delivery.receivedAt.getTime()).toISOString(),
+    subject: address.entityKey ?? 'unknown',
+    datacontenttype: 'application/json',
+    spinecontract: `${contract.id}@${contract.version}`,
+    spineflow: contract.flow,
+    spinesource: delivery.source,
+    correlationid: delivery.correlationId,
+    spinereceivedat: delivery.receivedAt.toISOString(),
+    spinereplaycount: 0,
+    data: verbatim ? textOfEvent() : minimise(contract.shape, event),
+  };
+  if (violations.length === 0 && queuedBytes(envelope) > SQS_MAX_MESSAGE_BYTES)
+    violations.push({
+      path: '$',
+      keyword: 'maxLength',
+      message: `the event's envelope is larger than the ${SQS_MAX_MESSAGE_BYTES} bytes a queue message holds`,
+    });
+  // An invalid event is kept whole in the DLQ, so nothing authentic is lost before it is fixed.
+  return {
+    contract,
+    envelope: violations.length > 0 && !verbatim ? { ...envelope, data: event } : envelope,
+    violations,
+    verbatim,
+  };
+}
+
+/**
+ * The last resort for an authentic event the receiver failed on (a defect, not the vendor's
+ * fault): kept as its JSON text in the DLQ with what went wrong, rather than answered 500.
+ */
+function fileAsReceived(
+  contract: CompiledContract,
+  type: string,
+  text: string,
+  delivery: AuthenticDelivery,
+  error: unknown,
+): Omit<Routed, 'report'> {
+  const cause = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return {
+    contract,
+    envelope: {
+      specversion: '1.0',
+      id: `spine-${randomUUID()}`,
+      source: `/webhooks/${delivery.source}`,
+      type,
+      time: delivery.receivedAt.toISOString(),
+      subject: 'unknown',
+      datacontenttype: 'application/json',
+      spinecontract: `${contract.id}@${contract.version}`,
+      spineflow: contract.flow,
+      spinesource: delivery.source,
+      correlationid: delivery.correlationId,
+      spinereceivedat: delivery.receivedAt.toISOString(),
+      spinereplaycount: 0,
+      data: text,
+    },
+    violations: [
+      {
+        path: '$',
+        keyword: 'receiver',
+        message: `the receiver failed on this event (${cause.slice(0, 200)}); it is kept as its JSON text`,
+      },
+    ],
+    verbatim: true,
+  };
 }
 
 export async function receiveWebhook(
@@ -128,7 +247,25 @@ export async function receiveWebhook(
     });
   }
 
-  let secrets = await deps.secrets.forSource(source);
+  // Secrets Manager out of reach is Spine's fault: 503, so the vendor retries; nothing is stored.
+  const secretsUnavailable = (error: unknown) => {
+    logger.error('signing secrets unreachable: the vendor will retry', {
+      source,
+      correlationId: requestId,
+      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    });
+    telemetry.count('rejected', { source, reason: 'secrets-unavailable' });
+    return answer(503, {
+      error: 'secrets-unavailable',
+      detail: `the signing secret for "${source}" could not be read; retry later`,
+    });
+  };
+  let secrets: readonly string[];
+  try {
+    secrets = await deps.secrets.forSource(source);
+  } catch (error) {
+    return secretsUnavailable(error);
+  }
   if (secrets.length === 0) {
     logger.error('no signing secret configured', { source, correlationId: requestId });
     // A 5xx makes the vendor retry once the secret is in place; nothing is lost.
@@ -150,7 +287,12 @@ export async function receiveWebhook(
     } catch (error) {
       // The secret may have rotated since it was cached: read it again once before refusing.
       if (!(error instanceof SignatureError) || error.reason !== 'mismatch') throw error;
-      const fresh = await deps.secrets.forSource(source, { fresh: true });
+      let fresh: readonly string[];
+      try {
+        fresh = await deps.secrets.forSource(source, { fresh: true });
+      } catch (unreadable) {
+        return secretsUnavailable(unreadable);
+      }
       if (fresh.join('\n') === secrets.join('\n')) throw error;
       secrets = fresh;
       SIGNATURE_VERIFIERS[profile.signature](signed, secrets);
@@ -168,10 +310,10 @@ export async function receiveWebhook(
     return answer(401, { error: 'invalid-signature', detail: error.message });
   }
 
+  let text: string;
   let body: unknown;
   try {
-    const text = request.rawBody.toString('utf8');
-    if (text.trim() === '') throw new SyntaxError('empty body');
+    text = readEventText(request.rawBody);
     body = parseEventJson(text);
   } catch (error) {
     telemetry.count('rejected', { source, reason: 'unreadable' });
@@ -188,17 +330,38 @@ export async function receiveWebhook(
     });
   }
   const events = profile.batch === 'array' ? (body as unknown[]) : [body];
-  const correlationId = request.headers['x-correlation-id'] ?? requestId;
-  const receivedAt = request.receivedAt.toISOString();
+  const vendorCorrelationId = request.headers['x-correlation-id'];
+  const correlationId =
+    vendorCorrelationId && CORRELATION_ID.test(vendorCorrelationId)
+      ? vendorCorrelationId
+      : requestId;
+  const delivery: AuthenticDelivery = {
+    source,
+    headers: request.headers,
+    correlationId,
+    receivedAt: request.receivedAt,
+  };
+  // A batch is split into each event's own text only when one must be kept verbatim.
+  let elementTexts: string[] | undefined;
+  const textOf = (index: number) => {
+    if (profile.batch !== 'array') return text;
+    elementTexts ??= arrayElementTexts(text);
+    return elementTexts[index] ?? '';
+  };
 
   const ignored: string[] = [];
   const routed: Routed[] = [];
-  for (const event of events) {
-    const delivery = { event, headers: request.headers };
-    const type = readLocatorString(profile.eventType, delivery);
+  for (const [index, event] of events.entries()) {
+    const type = readLocatorString(profile.eventType, { event, headers: request.headers });
     const contract = type ? registry.route(source, type) : undefined;
     if (!contract || !type) {
-      ignored.push(type ?? '(no event type)');
+      ignored.push(
+        type === undefined
+          ? '(no event type)'
+          : type.length > IGNORED_TYPE_CHARS
+            ? `${type.slice(0, IGNORED_TYPE_CHARS)}…`
+            : type,
+      );
       // The type comes from the request: only a plausible one becomes a dimension value.
       telemetry.count('ignored', {
         source,
@@ -206,78 +369,53 @@ export async function receiveWebhook(
       });
       continue;
     }
-    const violations = registry.validate(contract, event);
-    const eventId = readLocatorString(contract.source.eventId, delivery);
-    const entityKey = readLocatorString(contract.source.entityKey, delivery);
-    const occurred = toEpochMillis(readLocator(contract.source.occurredAt, delivery));
-    if (!eventId)
-      violations.push({
-        path: describeLocator(contract.source.eventId),
-        keyword: 'required',
-        message: 'the event id is missing',
+    let filed: Omit<Routed, 'report'>;
+    let report: DeadLetterReport | undefined;
+    try {
+      filed = fileEvent(registry, contract, type, event, () => textOf(index), delivery);
+      report =
+        filed.violations.length > 0
+          ? fittingReport(filed.envelope, {
+              reason: 'contract-violation',
+              message: `the event does not satisfy ${filed.envelope.spinecontract}`,
+              violations: filed.violations,
+            })
+          : undefined;
+    } catch (error) {
+      logger.error('the receiver failed on an authentic event; it is quarantined as received', {
+        source,
+        correlationId,
+        contract: contract.id,
+        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+        stack: error instanceof Error ? error.stack?.split('\n').slice(0, 6).join('\n') : undefined,
       });
-    if (!entityKey)
-      violations.push({
-        path: describeLocator(contract.source.entityKey),
-        keyword: 'required',
-        message: 'the entity key is missing',
+      filed = fileAsReceived(contract, type, textOf(index), delivery, error);
+      report = fittingReport(filed.envelope, {
+        reason: 'contract-violation',
+        message: `the receiver could not check the event against ${filed.envelope.spinecontract}`,
+        violations: filed.violations,
       });
-    if (occurred === undefined)
-      violations.push({
-        path: describeLocator(contract.source.occurredAt),
-        keyword: 'format',
-        message: 'the occurred-at time is missing or not a time',
-      });
-    const envelope: Envelope = {
-      specversion: '1.0',
-      // An event without an id still gets one, so its quarantine can be traced and replayed.
-      id: eventId ?? `spine-${randomUUID()}`,
-      source: `/webhooks/${source}`,
-      type,
-      time: new Date(occurred ?? request.receivedAt.getTime()).toISOString(),
-      subject: entityKey ?? 'unknown',
-      datacontenttype: 'application/json',
-      spinecontract: `${contract.id}@${contract.version}`,
-      spineflow: contract.flow,
-      spinesource: source,
-      correlationid: correlationId,
-      spinereceivedat: receivedAt,
-      spinereplaycount: 0,
-      data: minimise(contract.shape, event),
-    };
-    if (violations.length === 0 && queuedBytes(envelope) > SQS_MAX_MESSAGE_BYTES)
-      violations.push({
-        path: '$',
-        keyword: 'maxLength',
-        message: `the event's envelope is larger than the ${SQS_MAX_MESSAGE_BYTES} bytes a queue message holds`,
-      });
-    if (violations.length === 0) {
-      routed.push({ contract, envelope, violations });
+    }
+    if (filed.violations.length === 0) {
+      routed.push(filed);
       continue;
     }
-    // An invalid event is kept whole in the DLQ, so nothing authentic is lost before it is fixed.
-    const kept = { ...envelope, data: event };
-    const report = fittingReport(kept, {
-      reason: 'contract-violation',
-      message: `the event does not satisfy ${kept.spinecontract}`,
-      violations,
-    });
     if (!report) {
-      // Only when the envelope's own fields are huge (a vendor id of many kilobytes).
-      const bytes = deadLetterBytes(kept, { reason: 'contract-violation', message: '' });
+      // Only when the envelope's own fields are huge, or the event's text grew when escaped.
+      const bytes = deadLetterBytes(filed.envelope, { reason: 'contract-violation', message: '' });
       telemetry.count('rejected', { source, reason: 'too-large' });
       logger.warn('webhook refused: an event cannot be stored whole', {
         source,
         correlationId,
-        eventId: kept.id,
+        eventId: filed.envelope.id,
         bytes,
       });
       return answer(413, {
         error: 'too-large',
-        detail: `event ${kept.id.slice(0, 64)} needs ${bytes} bytes in a queue message with its envelope; SQS takes at most ${SQS_MAX_MESSAGE_BYTES}. Send smaller events.`,
+        detail: `event ${filed.envelope.id.slice(0, 64)} needs ${bytes} bytes in a queue message with its envelope; SQS takes at most ${SQS_MAX_MESSAGE_BYTES}. Send smaller events.`,
       });
     }
-    routed.push({ contract, envelope: kept, violations, report });
+    routed.push({ ...filed, report });
   }
 
   const valid = routed.filter((r) => !r.report);
@@ -305,7 +443,7 @@ export async function receiveWebhook(
             const named = r.violations.slice(0, VIOLATIONS_IN_LINEAGE);
             const more = r.violations.length - named.length;
             return [
-              receivedEntry(r.envelope, r.contract, key),
+              receivedEntry(r.envelope, r.verbatim ? undefined : r.contract, key),
               {
                 ...eventFields(r.envelope),
                 stage: 'quarantined' as const,
@@ -382,8 +520,4 @@ export async function receiveWebhook(
     ...(ignored.length > 0 ? { ignored } : {}),
     correlationId,
   });
-}
-
-function describeLocator(locator: CompiledContract['source']['eventId']): string {
-  return 'path' in locator ? locator.path : `header ${[locator.header].flat().join(' or ')}`;
 }

@@ -1,7 +1,12 @@
 /** The receiver's queues on SQS: batches of ten, FIFO group = entity key, dedup id = source + event id. */
 import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { ConfigurationError } from '../errors/configuration-error.ts';
-import { type DeadLetterReport, type Envelope, envelopeAttributes } from '../ingest/envelope.ts';
+import {
+  type DeadLetterReport,
+  type Envelope,
+  envelopeAttributes,
+  envelopeMessageBody,
+} from '../ingest/envelope.ts';
 import type { EnvelopeQueues } from '../ingest/ports.ts';
 import type { FlowQueues } from './config.ts';
 
@@ -42,7 +47,7 @@ export class SqsEnvelopeQueues implements EnvelopeQueues {
           QueueUrl: flow.queueUrl,
           Entries: chunk.map((envelope, j) => ({
             Id: String(j),
-            MessageBody: JSON.stringify(envelope),
+            MessageBody: envelopeMessageBody(envelope),
             MessageAttributes: envelopeAttributes(envelope),
             ...(flow.fifo
               ? {
@@ -66,7 +71,7 @@ export class SqsEnvelopeQueues implements EnvelopeQueues {
     await this.sqs.send(
       new SendMessageCommand({
         QueueUrl: flow.deadLetterQueueUrl,
-        MessageBody: JSON.stringify({ ...envelope, spinedeadletter: report }),
+        MessageBody: envelopeMessageBody(envelope, report),
         MessageAttributes: envelopeAttributes(envelope, report),
         ...(flow.fifo
           ? {

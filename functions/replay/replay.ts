@@ -5,7 +5,7 @@
  * out of sight until the end of the run, then make them visible again.
  */
 import { eventFields } from '../ingest/arrival.ts';
-import type { DeadLetter, Envelope } from '../ingest/envelope.ts';
+import { type DeadLetter, type Envelope, envelopeMessageBody } from '../ingest/envelope.ts';
 import type { LineageEntry, LineageStore } from '../lineage/model.ts';
 import { groupId } from '../platform/queues.ts';
 import { parseFilterTime } from './filter-time.ts';
@@ -296,7 +296,7 @@ export async function replayTurn(
     delete (attributes as Record<string, unknown>)['spine-reason'];
     await deps.sqs.send(
       queues.queueUrl,
-      JSON.stringify(replayed),
+      envelopeMessageBody(replayed),
       attributes,
       // The replay count makes a new deduplication id: the first delivery's id is still remembered.
       queues.fifo
