@@ -142,7 +142,7 @@ describe('mapEvent', () => {
     const error = await mapEvent(contract, {}, context).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(MappingError);
     expect(error).toMatchObject({ retryable: false, code: 'mapping-error' });
-    expect((error as Error).message).toContain('stripe.customer@1.0.0');
+    expect((error as Error).message).toContain('stripe.customer@1.1.0');
   });
 });
 

@@ -222,7 +222,7 @@ describe('spine contracts build and lint on a project', () => {
       'functions/contracts/compiled/validators.d.ts',
       'functions/contracts/compiled/validators.js',
     ]);
-    expect(result.contracts).toContain('stripe.customer@1.0.0');
+    expect(result.contracts).toContain('stripe.customer@1.1.0');
     expect(result.flows).toContainEqual(expect.objectContaining({ name: 'payments', fifo: false }));
     expect(spine('contracts', 'build').out).toContain('output already up to date');
   });

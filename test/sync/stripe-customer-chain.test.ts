@@ -1,0 +1,138 @@
+/**
+ * A Stripe customer with no name and no e-mail (Stripe allows both to be null), then its
+ * payment, invoice and refund: every event lands, none is dead-lettered, all on one partner.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  type Delivery,
+  loadContractRegistry,
+  readLocator,
+  readLocatorString,
+  toEpochMillis,
+} from '../../functions/contracts/index.ts';
+import type { Envelope } from '../../functions/ingest/envelope.ts';
+import { parseEventJson } from '../../functions/ingest/event-json.ts';
+import type { OdooClient } from '../../functions/odoo/client.ts';
+import {
+  type ApplyOutcome,
+  applyEnvelopes,
+  type SyncDependencies,
+} from '../../functions/sync/apply.ts';
+import { type OdooEmulator, startOdooEmulator } from '../../local/odoo/server.ts';
+import { loadFixture } from '../support/fixtures.ts';
+import { MemoryLineageStore } from '../support/memory-lineage.ts';
+import { integrationClient } from '../support/odoo.ts';
+import { queuedEnvelope } from '../support/queued-events.ts';
+
+const registry = loadContractRegistry();
+const CUSTOMER = 'cus_RdrHvYMPzaRkCn';
+
+type StripeEvent = { type: string; data: { object: Record<string, unknown> } };
+
+/** The envelope the receiver queues for a Stripe fixture, after `edit` changed its object. */
+function stripeEnvelope(name: string, edit: (object: Record<string, unknown>) => void): Envelope {
+  const event = parseEventJson(loadFixture(name).raw) as StripeEvent;
+  edit(event.data.object);
+  const contract = registry.route('stripe', event.type);
+  if (!contract) throw new Error(`${name} routes to no contract`);
+  const delivery: Delivery = { event, headers: {} };
+  expect(registry.validate(contract, event), `${name} as Stripe may send it`).toEqual([]);
+  return queuedEnvelope(contract, event, {
+    id: readLocatorString(contract.source.eventId, delivery) as string,
+    subject: readLocatorString(contract.source.entityKey, delivery) as string,
+    type: event.type,
+    time: new Date(
+      toEpochMillis(readLocator(contract.source.occurredAt, delivery)) as number,
+    ).toISOString(),
+  });
+}
+
+// What Stripe sends for a customer created with nothing but a payment method: no name, no
+// e-mail, no phone, no address; the invoice copies the customer's empty name and e-mail.
+const customer = () =>
+  stripeEnvelope('stripe/customer.created', (c) => {
+    Object.assign(c, { name: null, email: null, phone: null, address: null });
+  });
+const payment = () =>
+  stripeEnvelope('stripe/payment_intent.succeeded', (p) => {
+    p.receipt_email = null;
+  });
+const invoice = () =>
+  stripeEnvelope('stripe/invoice.paid', (i) => {
+    Object.assign(i, { customer_name: null, customer_email: null });
+  });
+const refund = () =>
+  stripeEnvelope('stripe/charge.refunded', (ch) => {
+    ch.receipt_email = null;
+    ch.billing_details = { name: null, email: null, phone: null, address: null };
+  });
+
+let emulator: OdooEmulator;
+let client: OdooClient;
+let lineage: MemoryLineageStore;
+let deps: SyncDependencies;
+
+beforeEach(async () => {
+  emulator = await startOdooEmulator();
+  client = await integrationClient(emulator);
+  lineage = new MemoryLineageStore();
+  deps = {
+    registry,
+    odoo: async () => client,
+    lineage,
+    telemetry: { count: () => {}, odooLatency: () => {} },
+    logger: { info: () => {}, warn: () => {}, error: () => {} },
+  };
+});
+afterEach(() => emulator.stop());
+
+const read = (model: string, fields: string[]) =>
+  emulator.orm.call(2, model, 'search_read', [[], fields], {}) as Record<string, unknown>[];
+
+/** The partner every record of the chain refers to, and that there is only one. */
+function onePartnerForAll() {
+  const partners = read('res.partner', ['name', 'email']).filter((p) =>
+    String(p.name).startsWith('Stripe customer'),
+  );
+  expect(partners).toEqual([
+    { id: expect.any(Number), name: `Stripe customer ${CUSTOMER}`, email: false },
+  ]);
+  const id = partners[0]?.id;
+  const refersTo = (records: Record<string, unknown>[]) =>
+    records.map((r) => (Array.isArray(r.partner_id) ? r.partner_id[0] : r.partner_id));
+  expect(refersTo(read('account.payment', ['partner_id']))).toEqual([id, id]);
+  expect(refersTo(read('account.move', ['partner_id']))).toEqual([id]);
+}
+
+describe('a Stripe customer with no name and no e-mail, then its payments', () => {
+  it('applies the customer, its payment, its invoice and its refund, one after the other', async () => {
+    const outcomes: ApplyOutcome[] = [];
+    for (const envelope of [customer(), payment(), invoice(), refund()])
+      outcomes.push(...(await applyEnvelopes([envelope], deps)));
+    expect(outcomes).toMatchObject([
+      { kind: 'applied', model: 'res.partner', status: 'created' },
+      { kind: 'applied', model: 'account.payment', status: 'created' },
+      { kind: 'applied', model: 'account.move', status: 'created' },
+      { kind: 'applied', model: 'account.payment', status: 'created' },
+    ]);
+    expect(lineage.entries.filter((e) => e.stage === 'failed')).toEqual([]);
+    onePartnerForAll();
+  });
+
+  it('lands every event when the payments flow runs ahead of the customers flow', async () => {
+    // The flows have queues of their own: the payments may be taken before the customer. What
+    // fails then must be retried (back to the queue), never dead-lettered, and land afterwards.
+    const first = await applyEnvelopes([payment(), invoice(), refund()], deps);
+    const permanent = first.filter((o) => o.kind === 'failed' && !o.retryable);
+    expect(permanent).toEqual([]);
+    expect(await applyEnvelopes([customer()], deps)).toMatchObject([{ kind: 'applied' }]);
+    const retried = [payment(), invoice(), refund()].filter((_, i) => first[i]?.kind === 'failed');
+    expect(await applyEnvelopes(retried, deps)).toEqual(
+      retried.map(() => expect.objectContaining({ kind: 'applied' })),
+    );
+    expect(
+      lineage.entries.filter((e) => e.stage === 'failed' && e.error?.retryable === false),
+    ).toEqual([]);
+    onePartnerForAll();
+  });
+});
