@@ -1,11 +1,13 @@
 /**
  * Lineage in one DynamoDB table (see functions/platform/tables.ts): stages of an event under
  * `EVENT#<source>#<id>`, with `recordKey`, `correlationId` and `contractDay` feeding the
- * indexes, and the stale guard's entity states under `ENTITY#<contract>#<key>`.
+ * indexes, the stale guard's entity states under `ENTITY#<contract>#<key>`, and natural-key locks
+ * under `NATURALKEY#<hash>`.
  */
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   BatchWriteCommand,
+  DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -16,14 +18,15 @@ import type {
   ClaimRelease,
   EntityClaim,
   EntityState,
+  HeldClaim,
   LineageEntry,
   LineageStore,
 } from './model.ts';
 
 /**
- * A claim with more than this left is ended by a plain put in the lineage batch: no other event
+ * A claim with more than this left is ended by a plain put in the lineage batch: no other attempt
  * can be granted the entity before the claim lapses, so nothing newer can be overwritten. Closer
- * to its end (a write that took most of a Lambda's longest timeout), it is ended conditionally.
+ * to its end, it is ended conditionally, by its token.
  */
 const LIVE_CLAIM_MARGIN_MS = 60_000;
 
@@ -80,7 +83,7 @@ export class DynamoDbLineageStore implements LineageStore {
     ];
     await Promise.all([
       this.batchPut(puts),
-      ...lapsing.map((r) => this.releaseEntity(r.contractId, r.entityKey, r.claim.eventId)),
+      ...lapsing.map((r) => this.releaseEntity(r.contractId, r.entityKey, r.claim.claimToken)),
     ]);
   }
 
@@ -172,13 +175,14 @@ export class DynamoDbLineageStore implements LineageStore {
       ...(typeof result.Item.claimedUntil === 'string'
         ? { claimedUntil: result.Item.claimedUntil }
         : {}),
+      ...(typeof result.Item.claimToken === 'string' ? { claimToken: result.Item.claimToken } : {}),
     };
   }
 
   async claimEntity(
     contractId: string,
     entityKey: string,
-    claim: EntityState & { readonly claimedUntil: string },
+    claim: HeldClaim,
     now: string,
   ): Promise<EntityClaim> {
     for (let attempt = 0; ; attempt++) {
@@ -191,11 +195,13 @@ export class DynamoDbLineageStore implements LineageStore {
               occurredAt: claim.occurredAt,
               eventId: claim.eventId,
               claimedUntil: claim.claimedUntil,
+              claimToken: claim.claimToken,
             },
-            // Same order as isNewerChange: later, or at the same time a greater event id.
+            // Same order as isNewerChange: later, or at the same time a greater event id (or the
+            // same event again); and no claim live, not even an earlier attempt of this event.
             ConditionExpression:
-              'attribute_not_exists(pk) OR eventId = :id OR ' +
-              '((occurredAt < :at OR (occurredAt = :at AND eventId < :id)) AND ' +
+              'attribute_not_exists(pk) OR ' +
+              '((eventId = :id OR occurredAt < :at OR (occurredAt = :at AND eventId < :id)) AND ' +
               '(attribute_not_exists(claimedUntil) OR claimedUntil <= :now))',
             ExpressionAttributeValues: {
               ':at': claim.occurredAt,
@@ -216,19 +222,58 @@ export class DynamoDbLineageStore implements LineageStore {
     }
   }
 
-  async releaseEntity(contractId: string, entityKey: string, eventId: string): Promise<void> {
+  async releaseEntity(contractId: string, entityKey: string, claimToken: string): Promise<void> {
     try {
       await this.documents.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: this.entityKey(contractId, entityKey),
-          UpdateExpression: 'REMOVE claimedUntil',
-          ConditionExpression: 'eventId = :id',
-          ExpressionAttributeValues: { ':id': eventId },
+          UpdateExpression: 'REMOVE claimedUntil, claimToken',
+          ConditionExpression: 'claimToken = :token',
+          ExpressionAttributeValues: { ':token': claimToken },
         }),
       );
     } catch (error) {
-      // Another event holds the entity now (this claim had expired): not this event's to end.
+      // Another attempt holds the entity now (this claim had lapsed): not this one's to end.
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  private naturalKey(key: string) {
+    return { pk: `NATURALKEY#${key}`, sk: 'LOCK' };
+  }
+
+  async lockNaturalKey(key: string, token: string, until: string, now: string): Promise<boolean> {
+    try {
+      await this.documents.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...this.naturalKey(key), token, lockedUntil: until },
+          ConditionExpression: 'attribute_not_exists(pk) OR lockedUntil <= :now OR #t = :token',
+          ExpressionAttributeNames: { '#t': 'token' },
+          ExpressionAttributeValues: { ':now': now, ':token': token },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async unlockNaturalKey(key: string, token: string): Promise<void> {
+    try {
+      await this.documents.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: this.naturalKey(key),
+          ConditionExpression: '#t = :token',
+          ExpressionAttributeNames: { '#t': 'token' },
+          ExpressionAttributeValues: { ':token': token },
+        }),
+      );
+    } catch (error) {
+      // The lock had lapsed and another writer holds it: not this writer's to end.
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
   }

@@ -10,6 +10,8 @@ export type LineageStage =
   | 'skipped-stale'
   | 'skipped'
   | 'failed'
+  /** The worker sent it to the flow's DLQ: a permanent failure, or its last allowed delivery. */
+  | 'dead-lettered'
   | 'replayed'
   | 'parked';
 
@@ -51,7 +53,15 @@ export interface EntityState {
   readonly eventId: string;
   /** While the claiming event is being written to Odoo (ISO 8601); absent once it finished. */
   readonly claimedUntil?: string;
+  /** Which attempt holds the claim: only that attempt may end it. */
+  readonly claimToken?: string;
 }
+
+/** A claim asked for, or granted: held by one attempt until it ends or lapses. */
+export type HeldClaim = EntityState & {
+  readonly claimedUntil: string;
+  readonly claimToken: string;
+};
 
 /** Whether `a` is a newer change than `b`: later, or at the same time a greater event id (a total order). */
 export function isNewerChange(a: EntityState, b: EntityState): boolean {
@@ -67,7 +77,7 @@ export type EntityClaim =
 export interface ClaimRelease {
   readonly contractId: string;
   readonly entityKey: string;
-  readonly claim: EntityState & { readonly claimedUntil: string };
+  readonly claim: HeldClaim;
 }
 
 export interface LineageStore {
@@ -86,18 +96,26 @@ export interface LineageStore {
   entityState(contractId: string, entityKey: string): Promise<EntityState | undefined>;
   /**
    * Claims an entity for an event before it is written to Odoo, in one conditional write: granted
-   * when nothing newer was claimed and no other event's claim is still live at `now`. The same
-   * event may always claim again (a retry after a crash or a failed write).
+   * when nothing newer was claimed and no claim is still live at `now`, not even one of the same
+   * event (an earlier attempt past its deadline may still have a write in flight: its claim lasts
+   * until that write has surely ended, and only then may the retry claim again).
    */
   claimEntity(
     contractId: string,
     entityKey: string,
-    claim: EntityState & { readonly claimedUntil: string },
+    claim: HeldClaim,
     now: string,
   ): Promise<EntityClaim>;
   /**
-   * Ends an event's claim once its write is over (the state keeps the event as the newest), unless
-   * another event holds the entity by now.
+   * Ends a claim once its write is over (the state keeps the event as the newest), unless another
+   * attempt holds the entity by now (`claimToken` names the attempt).
    */
-  releaseEntity(contractId: string, entityKey: string, eventId: string): Promise<void>;
+  releaseEntity(contractId: string, entityKey: string, claimToken: string): Promise<void>;
+  /**
+   * Locks a natural key (a hash naming model, field and normalised value) for one writer until
+   * `until`: granted when free, lapsed at `now`, or already this writer's (`token`).
+   */
+  lockNaturalKey(key: string, token: string, until: string, now: string): Promise<boolean>;
+  /** Ends a writer's lock on a natural key, unless another writer holds it by now. */
+  unlockNaturalKey(key: string, token: string): Promise<void>;
 }

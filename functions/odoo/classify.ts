@@ -5,6 +5,7 @@
 import {
   OdooAccessDenied,
   OdooAccessError,
+  OdooDeadlineExceeded,
   type OdooError,
   type OdooErrorDetails,
   OdooLockError,
@@ -17,6 +18,9 @@ import {
 
 const LOCK_NAMES =
   /LockError|SerializationFailure|TransactionRollback|DeadlockDetected|LockNotAvailable|ConcurrentUpdate/;
+
+/** Another transaction registered the same external id a moment ago: the retry finds it. */
+const EXTERNAL_ID_TAKEN = /duplicate key value violates unique constraint "ir_model_data/i;
 
 /** The first line of Odoo's message, for our own message; the whole text stays in odooMessage. */
 function headline(message: string): string {
@@ -41,7 +45,8 @@ export function errorFromOdoo(name: string, message: string, details: OdooErrorD
       'give the integration user access to this model, or remove the field from the contract',
     );
   }
-  if (LOCK_NAMES.test(name)) return new OdooLockError(text, full);
+  if (LOCK_NAMES.test(name) || EXTERNAL_ID_TAKEN.test(message))
+    return new OdooLockError(text, full);
   if (/MissingError/.test(name)) return new OdooMissingError(text, full);
   if (
     /ValidationError|UnprocessableEntity|IntegrityError|builtins\.(ValueError|TypeError|KeyError)/.test(
@@ -95,4 +100,47 @@ export function errorFromStatus(
       status,
     });
   return new OdooServerError(`Odoo answered HTTP ${status}`, { ...details, status });
+}
+
+/** Whether a failed call may still have run in Odoo: its answer was lost, not refused. */
+export function mayHaveRun(error: unknown): boolean {
+  if (error instanceof OdooTransportError) return !error.notProcessed;
+  if (error instanceof OdooDeadlineExceeded) return error.sent;
+  return false;
+}
+
+/**
+ * A row message of `load`, which reports each row's exception as text instead of raising: the
+ * class is read from what the text says, so a denial or a lock in a row is retried like a raised
+ * one (Odoo's `load` keeps only `str(exception)`).
+ */
+export function errorFromLoadMessage(message: string, details: OdooErrorDetails): OdooError {
+  const full = { ...details, odooMessage: message };
+  const text = headline(message);
+  if (/^Access Denied\b|session expired/i.test(text))
+    return new OdooAccessDenied(
+      text,
+      full,
+      'check the Odoo login, password or API key in the credential secret',
+    );
+  if (/not allowed to (access|create|modify|delete)|access error|AccessError/i.test(message))
+    return new OdooAccessError(
+      text,
+      full,
+      'give the integration user access to this model, or remove the field from the contract',
+    );
+  // A concurrent writer: PostgreSQL's serialization failure, a lock, or a unique external id
+  // registered by another transaction a moment ago (the retry finds it and updates).
+  if (
+    /could not serialize access|concurrent update|deadlock detected|could not obtain lock|lock not available|LockError/i.test(
+      message,
+    ) ||
+    EXTERNAL_ID_TAKEN.test(message)
+  )
+    return new OdooLockError(text, full);
+  return new OdooValidationError(
+    text,
+    full,
+    'the values do not fit the Odoo model: fix the contract mapping or the source data, then replay',
+  );
 }

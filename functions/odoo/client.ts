@@ -58,6 +58,21 @@ export interface LoadResult {
 }
 
 const API_KEY = /^[0-9a-f]{40}$/i;
+/** Methods that change nothing: their lost answers leave nothing behind in Odoo. */
+const READ_METHODS = new Set(['search_read', 'read', 'search', 'search_count', 'fields_get']);
+
+/**
+ * Whether `load` columns write x2many lines (`order_line/product_id/.id`, `order_line/name`):
+ * load adds such lines to an existing record, so a load whose answer was lost is never sent
+ * again as it is. A relation by id (`partner_id/.id`) or external id (`partner_id/id`) is a
+ * plain value.
+ */
+export function loadAddsLines(columns: readonly string[]): boolean {
+  return columns.some((column) => {
+    const [, ...rest] = column.split('/');
+    return rest.length > 1 || (rest.length === 1 && rest[0] !== 'id' && rest[0] !== '.id');
+  });
+}
 const fieldCache = new Map<string, Promise<Record<string, FieldInfo>>>();
 
 async function detectVersion(url: string, timeoutMs: number): Promise<number | undefined> {
@@ -80,13 +95,34 @@ async function detectVersion(url: string, timeoutMs: number): Promise<number | u
 }
 
 export class OdooClient {
+  /** Set once a write of this client may have run in Odoo without its answer reaching us. */
+  private unsettledWrite = false;
+
   private constructor(
     readonly config: OdooClientConfig,
     private readonly protocol: OdooProtocol,
     /** Odoo's major version (16–19), when known. */
     readonly version: number | undefined,
     private readonly guard: OdooGuard,
+    private readonly deadline?: AbortSignal,
   ) {}
+
+  /**
+   * The same connection for one invocation: no call starts after `deadline` and a call in flight
+   * is abandoned then, so an invocation past its deadline writes nothing more.
+   */
+  until(deadline: AbortSignal): OdooClient {
+    return new OdooClient(this.config, this.protocol, this.version, this.guard, deadline);
+  }
+
+  /**
+   * Whether a write made through this client may have run without its answer reaching us (a
+   * timeout, a dropped connection, the deadline): Odoo may still commit it, so whatever it
+   * guards (an entity claim, a natural-key lock) must not be ended early.
+   */
+  get hasUnsettledWrites(): boolean {
+    return this.unsettledWrite;
+  }
 
   /** Connects (detecting version and protocol unless configured); no login happens until the first call. */
   static async connect(config: OdooClientConfig): Promise<OdooClient> {
@@ -125,8 +161,19 @@ export class OdooClient {
       ...call,
       timeoutMs: this.config.timeoutMs ?? 30_000,
       context: { ...DEFAULT_CONTEXT, ...this.config.context, ...call.context },
+      ...(this.deadline ? { deadline: this.deadline } : {}),
     };
-    return this.guard.run({ idempotent }, () => this.protocol.call(full));
+    const write = !READ_METHODS.has(call.method);
+    return this.guard.run(
+      {
+        idempotent,
+        ...(this.deadline ? { deadline: this.deadline } : {}),
+        unsettled: () => {
+          if (write) this.unsettledWrite = true;
+        },
+      },
+      () => this.protocol.call(full),
+    );
   }
 
   private fields(model: string, fields: readonly string[] | undefined): string[] | undefined {
@@ -239,7 +286,10 @@ export class OdooClient {
     return (await this.run({ model, method: 'unlink', ids, named: {} }, true)) as boolean;
   }
 
-  /** Odoo's import: creates or updates records together with their external ids, in one transaction. */
+  /**
+   * Odoo's import: creates or updates records together with their external ids, in one
+   * transaction. Retried after a lost answer only when it adds no x2many lines.
+   */
   async load(
     model: string,
     fields: readonly string[],
@@ -256,7 +306,7 @@ export class OdooClient {
         named: { fields: columns, data: rows },
         positional: ['fields', 'data'],
       },
-      true,
+      !loadAddsLines(fields),
     )) as LoadResult;
   }
 

@@ -4,7 +4,13 @@
  * and a circuit breaker that stops calling after sustained failures.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { OdooCircuitOpen, OdooError, OdooTransportError } from './errors/index.ts';
+import { mayHaveRun } from './classify.ts';
+import {
+  OdooCircuitOpen,
+  OdooDeadlineExceeded,
+  OdooError,
+  OdooTransportError,
+} from './errors/index.ts';
 
 export interface GuardOptions {
   /** Calls in flight at once to this Odoo (per process). @default 4 */
@@ -32,6 +38,10 @@ export interface GuardOptions {
 export interface GuardedCall {
   /** False for calls that must not run twice (a plain create): retried only when Odoo surely did not run them. */
   readonly idempotent: boolean;
+  /** The invocation's deadline: no attempt starts, and no backoff is waited out, past it. */
+  readonly deadline?: AbortSignal;
+  /** Told of each attempt that failed without knowing whether Odoo ran it (a lost answer). */
+  readonly unsettled?: () => void;
 }
 
 export class OdooGuard {
@@ -60,8 +70,11 @@ export class OdooGuard {
     return this.options.now?.() ?? Date.now();
   }
 
-  private wait(ms: number): Promise<void> {
-    return this.options.sleep ? this.options.sleep(ms) : sleep(ms);
+  private wait(ms: number, deadline?: AbortSignal): Promise<void> {
+    if (this.options.sleep) return this.options.sleep(ms);
+    return sleep(ms, undefined, deadline ? { signal: deadline } : undefined).catch(() => {
+      throw new OdooDeadlineExceeded({ sent: false });
+    });
   }
 
   private async acquire(): Promise<void> {
@@ -106,7 +119,12 @@ export class OdooGuard {
   }
 
   private mayRetry(error: unknown, call: GuardedCall): error is OdooError {
-    if (!(error instanceof OdooError) || !error.retryable || error instanceof OdooCircuitOpen)
+    if (
+      !(error instanceof OdooError) ||
+      !error.retryable ||
+      error instanceof OdooCircuitOpen ||
+      error instanceof OdooDeadlineExceeded
+    )
       return false;
     // A create whose answer was lost may have run: running it again could duplicate the record.
     if (!call.idempotent && error instanceof OdooTransportError && !error.notProcessed)
@@ -119,6 +137,7 @@ export class OdooGuard {
     this.stats.calls++;
     const retries = this.options.retries ?? 4;
     for (let attempt = 0; ; attempt++) {
+      if (call.deadline?.aborted) throw new OdooDeadlineExceeded({ sent: false });
       await this.acquire();
       this.stats.attempts++;
       let outcome: { ok: true; value: T } | { ok: false; error: unknown };
@@ -134,16 +153,22 @@ export class OdooGuard {
         return outcome.value;
       }
       const { error } = outcome;
+      if (mayHaveRun(error)) call.unsettled?.();
       if (!this.mayRetry(error, call) || attempt >= retries) {
         this.recordOutcome(error);
         throw error;
       }
       this.stats.retries++;
-      await this.wait(this.backoff(attempt, error));
+      await this.wait(this.backoff(attempt, error), call.deadline);
     }
   }
 
   private recordOutcome(error: unknown): void {
+    // A deadline says nothing about Odoo's health: the trial, if this was one, is not settled.
+    if (error instanceof OdooDeadlineExceeded) {
+      this.trialRunning = false;
+      return;
+    }
     // Only failures that say Odoo is unwell count; a validation error is Odoo working fine.
     if (error instanceof OdooError && error.retryable && !(error instanceof OdooCircuitOpen)) {
       this.failures++;

@@ -1,5 +1,8 @@
-/** POSTs JSON to Odoo with a per-call timeout, turning network failures into OdooTransportError. */
-import { OdooTransportError } from './errors/index.ts';
+/**
+ * POSTs JSON to Odoo with a per-call timeout and the invocation's deadline, turning network
+ * failures into OdooTransportError and a passed deadline into OdooDeadlineExceeded.
+ */
+import { OdooDeadlineExceeded, OdooTransportError } from './errors/index.ts';
 
 export interface HttpAnswer {
   readonly status: number;
@@ -10,8 +13,18 @@ export interface HttpAnswer {
 export async function postJson(
   url: string,
   body: unknown,
-  options: { headers?: Record<string, string>; timeoutMs: number; model?: string; method?: string },
+  options: {
+    headers?: Record<string, string>;
+    timeoutMs: number;
+    deadline?: AbortSignal;
+    model?: string;
+    method?: string;
+  },
 ): Promise<HttpAnswer> {
+  const { deadline } = options;
+  if (deadline?.aborted)
+    throw new OdooDeadlineExceeded({ model: options.model, method: options.method, sent: false });
+  const timeout = AbortSignal.timeout(options.timeoutMs);
   let response: Response;
   try {
     // Node's fetch keeps connections alive between calls (undici's pool per origin).
@@ -23,10 +36,17 @@ export async function postJson(
         ...options.headers,
       },
       body: JSON.stringify(body),
-      signal: AbortSignal.timeout(options.timeoutMs),
+      signal: deadline ? AbortSignal.any([timeout, deadline]) : timeout,
     });
     return { status: response.status, headers: response.headers, text: await response.text() };
   } catch (error) {
+    if (deadline?.aborted && !timeout.aborted)
+      throw new OdooDeadlineExceeded({
+        model: options.model,
+        method: options.method,
+        sent: true,
+        cause: error,
+      });
     const e = error as { name?: string; cause?: { code?: string } };
     const timedOut = e.name === 'TimeoutError' || e.name === 'AbortError';
     const refused = e.cause?.code === 'ECONNREFUSED' || e.cause?.code === 'ENOTFOUND';

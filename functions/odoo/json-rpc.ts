@@ -32,11 +32,12 @@ export class JsonRpcProtocol implements OdooProtocol {
     timeoutMs: number,
     model?: string,
     called?: string,
+    deadline?: AbortSignal,
   ): Promise<unknown> {
     const answer = await postJson(
       `${this.url}/jsonrpc`,
       { jsonrpc: '2.0', method: 'call', params: { service, method, args }, id: this.nextId++ },
-      { timeoutMs, model, method: called },
+      { timeoutMs, model, method: called, ...(deadline ? { deadline } : {}) },
     );
     if (answer.status !== 200)
       throw errorFromStatus(answer.status, answer.headers.get('retry-after'), {
@@ -111,6 +112,7 @@ export class JsonRpcProtocol implements OdooProtocol {
       call.timeoutMs,
       call.model,
       call.method,
+      call.deadline,
     );
   }
 

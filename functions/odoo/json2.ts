@@ -31,6 +31,7 @@ export class Json2Protocol implements OdooProtocol {
           'X-Odoo-Database': this.database,
         },
         timeoutMs: call.timeoutMs,
+        ...(call.deadline ? { deadline: call.deadline } : {}),
         model: call.model,
         method: call.method,
       },

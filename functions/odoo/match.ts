@@ -4,6 +4,7 @@
  * trimmed and lower-cased, VAT without spaces or dots with its country prefix upper-cased, SKU
  * trimmed.
  */
+import type { SpineError } from '../errors/spine-error.ts';
 import type { Domain, OdooClient } from './client.ts';
 
 export type Normaliser = 'email' | 'vat' | 'sku' | 'exact';
@@ -27,6 +28,21 @@ export function normaliseKey(kind: Normaliser, value: unknown): string | undefin
     default:
       return text;
   }
+}
+
+/**
+ * Locks on natural keys (`email=ada@example.com`) held while a record may be created with them,
+ * so that two writers running side by side never both create one: a search alone cannot see a
+ * record another transaction is creating right now.
+ */
+export interface NaturalKeyLocks {
+  /**
+   * Locks every key for this writer, or none: undefined when granted, else why not (a retryable
+   * error: another writer is creating the record, and the retry will find it).
+   */
+  acquire(model: string, keys: readonly string[]): Promise<SpineError | undefined>;
+  /** Ends this writer's locks, once the write they guard is known to be over. */
+  release(model: string, keys: readonly string[]): Promise<void>;
 }
 
 /** Domain terms that find candidates for these normalised values; the caller re-checks them. */

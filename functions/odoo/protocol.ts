@@ -12,6 +12,8 @@ export interface OdooCall {
   readonly context?: Readonly<Record<string, unknown>>;
   /** Milliseconds before the call is abandoned. */
   readonly timeoutMs: number;
+  /** The invocation's deadline: aborts the call when it passes. */
+  readonly deadline?: AbortSignal;
 }
 
 export interface OdooProtocol {

@@ -6,10 +6,16 @@
  * id in the same transaction, so a crash or a lost answer between the two cannot happen: a retry
  * finds the external id and updates instead of creating a duplicate. A failing batch is split
  * until the failing rows are isolated; the others are written.
+ *
+ * One natural key, one record: rows are written in rounds in which no two rows share an external
+ * id or a normalised natural key (a later row then finds the record the earlier one created), and
+ * a row that may create a record by a natural key first locks that key against other writers.
  */
+import type { SpineError } from '../errors/spine-error.ts';
+import { errorFromLoadMessage } from './classify.ts';
 import type { FieldInfo, OdooClient, OdooRecord } from './client.ts';
 import { OdooError, OdooValidationError } from './errors/index.ts';
-import { type MatchKey, matchMany } from './match.ts';
+import { type MatchKey, matchMany, type NaturalKeyLocks, normaliseKey } from './match.ts';
 
 export const EXTERNAL_ID_MODULE = 'spine';
 
@@ -34,11 +40,17 @@ export interface UpsertResult {
   readonly status: UpsertStatus;
   /** The existing record was found by a natural key and given this external id. */
   readonly linkedBy?: string;
-  readonly error?: OdooError;
+  readonly error?: SpineError;
 }
 
 export interface UpsertOptions {
   readonly module?: string;
+  /**
+   * Locks on natural keys, so that writers running side by side (other invocations, other flows)
+   * never both create a record for one e-mail, VAT or SKU. Without them only this call's rows are
+   * kept apart.
+   */
+  readonly locks?: NaturalKeyLocks;
 }
 
 interface Plan {
@@ -117,21 +129,63 @@ function sameValue(info: FieldInfo | undefined, current: unknown, wanted: unknow
   return current === wanted;
 }
 
+/** The normalised natural keys of a row, as `field=value` strings. */
+function naturalKeys(row: UpsertRow): string[] {
+  return (row.match ?? []).flatMap((key) => {
+    const value = normaliseKey(key.normalise, key.value);
+    return value === undefined ? [] : [`${key.field}=${value}`];
+  });
+}
+
+/**
+ * Rows in rounds, in their order: a row waits for the next round when an earlier row of this
+ * round has its external id (the second write of one record goes after the first) or one of its
+ * natural keys (the second then finds, and links to, the record the first created).
+ */
+function rounds(rows: readonly UpsertRow[]): number[][] {
+  const result: { indexes: number[]; taken: Set<string> }[] = [];
+  const lastRound = new Map<string, number>();
+  rows.forEach((row, index) => {
+    const names = [`id:${row.externalId}`, ...naturalKeys(row).map((k) => `key:${k}`)];
+    const round = Math.max(-1, ...names.map((n) => lastRound.get(n) ?? -1)) + 1;
+    result[round] ??= { indexes: [], taken: new Set() };
+    result[round].indexes.push(index);
+    for (const name of names) lastRound.set(name, round);
+  });
+  return result.map((r) => r.indexes);
+}
+
 export async function upsertByExternalId(
   client: OdooClient,
   model: string,
   rows: readonly UpsertRow[],
   options: UpsertOptions = {},
 ): Promise<UpsertResult[]> {
+  const results: UpsertResult[] = new Array(rows.length);
+  for (const round of rounds(rows)) {
+    const written = await upsertRound(
+      client,
+      model,
+      round.map((i) => rows[i] as UpsertRow),
+      options,
+    );
+    round.forEach((index, i) => {
+      results[index] = written[i] as UpsertResult;
+    });
+  }
+  return results;
+}
+
+async function upsertRound(
+  client: OdooClient,
+  model: string,
+  rows: readonly UpsertRow[],
+  options: UpsertOptions,
+): Promise<UpsertResult[]> {
   const module = options.module ?? EXTERNAL_ID_MODULE;
   if (rows.length === 0) return [];
   const plans: Plan[] = rows.map((row, index) => ({ row, index }));
   const fields = await client.fieldsGet(model);
-  const lineFields = new Map<string, Record<string, FieldInfo>>();
-  for (const name of new Set(rows.flatMap((r) => Object.keys(r.values)))) {
-    const relation = fields[name]?.relation;
-    if (isLines(fields[name]) && relation) lineFields.set(name, await client.fieldsGet(relation));
-  }
 
   // 1. Which external ids exist (one round trip for the batch).
   const names = [...new Set(rows.map((r) => r.externalId))];
@@ -160,7 +214,53 @@ export async function upsertByExternalId(
     }
   }
 
-  // 2. Link new external ids to records found by natural keys (one search per key field).
+  // 2. A row that may create a record by a natural key locks the key first: another writer
+  // creating the same customer right now makes this row wait (retried) and then link to it.
+  const locked: Plan[] = [];
+  try {
+    if (options.locks) {
+      const creating = plans.filter(
+        (p) =>
+          !p.result &&
+          p.existingId === undefined &&
+          !p.row.updateOnly &&
+          naturalKeys(p.row).length > 0,
+      );
+      const locks = options.locks;
+      await Promise.all(
+        creating.map(async (plan) => {
+          const busy = await locks.acquire(model, naturalKeys(plan.row));
+          if (busy) plan.result = failed(plan, busy);
+          else locked.push(plan);
+        }),
+      );
+    }
+    return await writeRound(client, model, module, fields, plans);
+  } finally {
+    // A write whose answer was lost may still commit: its locks lapse by themselves instead.
+    if (options.locks && locked.length > 0 && !client.hasUnsettledWrites)
+      await options.locks.release(
+        model,
+        locked.flatMap((p) => naturalKeys(p.row)),
+      );
+  }
+}
+
+async function writeRound(
+  client: OdooClient,
+  model: string,
+  module: string,
+  fields: Record<string, FieldInfo>,
+  plans: Plan[],
+): Promise<UpsertResult[]> {
+  const rows = plans.map((p) => p.row);
+  const lineFields = new Map<string, Record<string, FieldInfo>>();
+  for (const name of new Set(rows.flatMap((r) => Object.keys(r.values)))) {
+    const relation = fields[name]?.relation;
+    if (isLines(fields[name]) && relation) lineFields.set(name, await client.fieldsGet(relation));
+  }
+
+  // 3. Link new external ids to records found by natural keys (one search per key field).
   const unmatched = plans.filter(
     (p) => !p.result && p.existingId === undefined && (p.row.match?.length ?? 0) > 0,
   );
@@ -181,7 +281,7 @@ export async function upsertByExternalId(
     if (links.length > 0) await createLinks(client, module, links);
   }
 
-  // 3. Existing records: read what they hold, drop create-only fields, skip what is unchanged.
+  // 4. Existing records: read what they hold, drop create-only fields, skip what is unchanged.
   const existing = plans.filter((p) => !p.result && p.existingId !== undefined);
   const current = new Map<number, OdooRecord>();
   if (existing.length > 0) {
@@ -230,7 +330,7 @@ export async function upsertByExternalId(
     plan.values = { ...plan.row.values };
   }
 
-  // 4. One load per distinct set of columns (a missing column would clear the field).
+  // 5. One load per distinct set of columns (a missing column would clear the field).
   const toWrite = plans.filter((p) => !p.result && p.values);
   const groups = new Map<string, Plan[]>();
   for (const plan of toWrite) {
@@ -249,7 +349,7 @@ export async function upsertByExternalId(
   );
 }
 
-function failed(plan: Plan, error: OdooError): UpsertResult {
+function failed(plan: Plan, error: SpineError): UpsertResult {
   return {
     externalId: plan.row.externalId,
     status: 'failed',
@@ -334,8 +434,11 @@ async function loadGroup(context: LoadContext, plans: Plan[]): Promise<void> {
     });
     return;
   }
-  // Odoo rolled the whole batch back: mark the rows its messages name, write the others again.
-  const blamed = new Set<number>();
+  // Odoo rolled the whole batch back. Its messages name rows, but not always the right ones:
+  // Odoo 18 first writes the batch at once and puts that attempt's error on row 0 too. So a row
+  // alone is marked failed by its message; named rows of a batch are each written again alone,
+  // and the others together.
+  const blamed = new Map<number, (typeof result.messages)[number]>();
   for (const message of result.messages.filter((m) => m.type === 'error')) {
     const recordIndex =
       message.record ??
@@ -345,26 +448,35 @@ async function loadGroup(context: LoadContext, plans: Plan[]): Promise<void> {
           message.rows.from >= start &&
           message.rows.from < (recordStart[i + 1] ?? Number.POSITIVE_INFINITY),
       );
-    const plan = plans[recordIndex];
-    if (!plan) continue;
-    blamed.add(recordIndex);
-    plan.result = failed(plan, rowError(model, plan, message.message, message.field));
+    if (plans[recordIndex] && !blamed.has(recordIndex)) blamed.set(recordIndex, message);
+  }
+  if (plans.length === 1) {
+    const plan = plans[0] as Plan;
+    const message = blamed.get(0) ?? result.messages.find((m) => m.type === 'error');
+    plan.result = failed(
+      plan,
+      message
+        ? rowError(model, plan, message.message, message.field)
+        : rowError(model, plan, 'Odoo refused the row without saying why'),
+    );
+    return;
   }
   if (blamed.size === 0) return bisect(context, plans, undefined);
   await loadGroup(
     context,
     plans.filter((_, i) => !blamed.has(i)),
   );
+  for (const index of blamed.keys()) await loadGroup(context, [plans[index] as Plan]);
 }
 
-function rowError(model: string, plan: Plan, message: string, field?: string): OdooValidationError {
+/** A row's error, of the class its message names (a denial, a lock, a validation). */
+function rowError(model: string, plan: Plan, message: string, field?: string): OdooError {
+  const classified = errorFromLoadMessage(message, { model, method: 'load' });
+  if (!(classified instanceof OdooValidationError)) return classified;
   return new OdooValidationError(
     `row ${plan.row.externalId}${field ? `, field ${field}` : ''}: ${message.split('\n')[0]}`,
-    {
-      model,
-      method: 'load',
-      odooMessage: message,
-    },
+    { model, method: 'load', odooMessage: message },
+    classified.hint,
   );
 }
 

@@ -22,6 +22,13 @@ export interface SpineConfig {
   /** Calls per second and calls in flight to Odoo, per Lambda container (the guard's limits). */
   readonly odooRatePerSecond: number;
   readonly odooMaxConcurrency: number;
+  /**
+   * How long Odoo may still run a request its caller gave up on (its `limit_time_real`): claims
+   * outlive an invocation's deadline by this much. @default 120
+   */
+  readonly odooRequestLimitSeconds: number;
+  /** The flow queue's redrive limit, for the worker: its last delivery is dead-lettered with a reason. */
+  readonly maxReceiveCount?: number;
 }
 
 /** The settings every Spine Lambda needs; the CDK stack sets them all. */
@@ -62,6 +69,10 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): SpineConfig {
     webhookSecretPrefix: env.SPINE_WEBHOOK_SECRET_PREFIX as string,
     odooRatePerSecond: positive(env, 'SPINE_ODOO_RATE_PER_SECOND', 20),
     odooMaxConcurrency: positive(env, 'SPINE_ODOO_MAX_CONCURRENCY', 4),
+    odooRequestLimitSeconds: positive(env, 'SPINE_ODOO_REQUEST_LIMIT_SECONDS', 120),
+    ...(env.SPINE_MAX_RECEIVE_COUNT
+      ? { maxReceiveCount: positive(env, 'SPINE_MAX_RECEIVE_COUNT', 5) }
+      : {}),
   };
 }
 

@@ -7,8 +7,13 @@
  * The stale guard claims the entity before anything is written, in one conditional write: a
  * batch keeps only the newest event per entity, an event older than the claimed one is skipped,
  * and an event newer than one still being written waits (retried) instead of racing it to Odoo.
+ * A claim lasts until the invocation's deadline plus the time Odoo may still run a request sent
+ * before it, and is ended early only when every write under it is known to be over.
+ *
+ * The stages have types of their own: mapped, claimed, then settled with an outcome.
  */
 
+import { randomUUID } from 'node:crypto';
 import {
   externalIdFor,
   type MappingContext,
@@ -24,7 +29,8 @@ import { eventFields } from '../ingest/arrival.ts';
 import type { Envelope } from '../ingest/envelope.ts';
 import type { Logger } from '../ingest/receive.ts';
 import {
-  type EntityState,
+  type ClaimRelease,
+  type HeldClaim,
   isNewerChange,
   type LineageEntry,
   type LineageStore,
@@ -34,12 +40,12 @@ import { OdooError } from '../odoo/errors/index.ts';
 import type { MatchKey } from '../odoo/match.ts';
 import { type UpsertResult, upsertByExternalId } from '../odoo/upsert.ts';
 import { EntityBusy } from './entity-busy.ts';
+import { naturalKeyLocks } from './natural-key-locks.ts';
 import { type RelatedRecord, resolveRelations } from './relations.ts';
 
 /**
- * How long an event's claim on its entity holds while it is written: Lambda's longest timeout,
- * so a live write is never overtaken. After a crash, the same event claims again at once and
- * other events of the entity wait at most this long.
+ * How long an event's claim on its entity holds while it is written, when the caller names no
+ * deadline: Lambda's longest timeout, so a live write is never overtaken.
  */
 export const ENTITY_CLAIM_SECONDS = 900;
 
@@ -71,6 +77,8 @@ export interface SyncDependencies {
   readonly telemetry: SyncTelemetry;
   readonly logger: Logger;
   readonly now?: () => Date;
+  /** Odoo's `limit_time_real`, when it is not the default ODOO_REQUEST_LIMIT_MS. */
+  readonly odooRequestLimitMs?: number;
   /**
    * Overrides whether a failure is retried, when the caller knows more than the error class
    * (an access denial in the middle of a credential rotation); undefined keeps the class's answer.
@@ -84,19 +92,31 @@ export interface SyncDependencies {
   readonly retriesAtOnce?: (error: Error) => boolean;
 }
 
-interface Work {
-  readonly envelope: Envelope;
+/** An envelope its contract maps to values: what the stale guard and Odoo work on. */
+interface Mapped {
   readonly index: number;
-  contract?: CompiledContract;
-  context?: MappingContext;
-  mapped?: Record<string, unknown>;
-  measure?: number;
+  readonly envelope: Envelope;
+  readonly contract: CompiledContract;
+  readonly context: MappingContext;
+  readonly values: Record<string, unknown>;
+  readonly measure?: number;
   /** What the stale guard compares this event with: the entity, and for a thin event its fields. */
-  staleKey?: string;
-  /** The claim on the entity, once granted. */
-  claim?: EntityState & { readonly claimedUntil: string };
-  related?: readonly RelatedRecord[];
-  outcome?: ApplyOutcome;
+  readonly staleKey: string;
+  /** The name part of the external id of the record it writes. */
+  readonly externalId: string;
+}
+
+/** A mapped envelope holding its entity: nothing newer can be written while it is written. */
+interface Claimed extends Mapped {
+  readonly claim: HeldClaim;
+}
+
+/** What lineage records of one envelope, once its way through this batch is over. */
+interface Settled {
+  readonly outcome: ApplyOutcome;
+  readonly mapped?: Mapped;
+  readonly claim?: HeldClaim;
+  readonly related?: readonly RelatedRecord[];
 }
 
 /**
@@ -129,12 +149,74 @@ export function contractOf(
   return registry.contract(envelope.spinecontract.replace(/@(\d+)\..*$/, '@$1'));
 }
 
+/** The end of an invocation's time: no Odoo call starts after it, and one in flight is abandoned. */
+export interface Deadline {
+  readonly at: Date;
+  readonly signal: AbortSignal;
+}
+
 export interface ApplyOptions {
   /**
    * Entries to record in the same write as the outcomes: the events' arrivals (received, queued),
    * which the worker records for the receiver.
    */
   readonly alsoRecord?: readonly LineageEntry[];
+  /** The invocation's deadline. Without one, claims last ENTITY_CLAIM_SECONDS. */
+  readonly deadline?: Deadline;
+}
+
+/**
+ * How long Odoo may still run a request after its caller gave up on it (its `limit_time_real`,
+ * 120 s by default): a claim outlives its invocation's deadline by this much, so that no other
+ * attempt writes the entity while a write sent before the deadline may still commit.
+ */
+export const ODOO_REQUEST_LIMIT_MS = 120_000;
+
+/** Contract, revalidation, mapping: an outcome when the envelope goes no further. */
+async function mapEnvelope(
+  envelope: Envelope,
+  index: number,
+  deps: SyncDependencies,
+): Promise<Mapped | { outcome: ApplyOutcome; measure?: number }> {
+  try {
+    const contract = contractOf(deps.registry, envelope);
+    if (!contract)
+      throw new ConfigurationError(
+        `contract ${envelope.spinecontract} is not in this build`,
+        'deploy a build that has the contract, then replay',
+      );
+    const violations = deps.registry.validate(contract, envelope.data);
+    if (violations.length > 0) throw new ContractViolation(envelope.spinecontract, violations);
+    const context: MappingContext = {
+      entityKey: envelope.subject,
+      eventId: envelope.id,
+      source: envelope.spinesource,
+    };
+    const values = await mapEvent(contract, envelope.data, context);
+    const measure = await reconcileMeasure(contract, envelope.data, values, context);
+    if (Object.keys(values).length === 0)
+      return {
+        outcome: {
+          kind: 'skipped',
+          reason: contract.source.thin
+            ? 'thin event: it carries nothing this contract writes (enrichment would fetch the rest)'
+            : 'the mapping wrote no values',
+        },
+        ...(measure !== undefined ? { measure } : {}),
+      };
+    return {
+      index,
+      envelope,
+      contract,
+      context,
+      values,
+      ...(measure !== undefined ? { measure } : {}),
+      staleKey: staleKeyOf(contract, envelope, values),
+      externalId: externalIdFor(contract.target.externalId, context),
+    };
+  } catch (error) {
+    return { outcome: failure(error, deps) };
+  }
 }
 
 /** Applies a batch of envelopes; the outcome of each, in order. Never throws for one bad envelope. */
@@ -143,55 +225,23 @@ export async function applyEnvelopes(
   deps: SyncDependencies,
   options: ApplyOptions = {},
 ): Promise<ApplyOutcome[]> {
-  const now = () => (deps.now?.() ?? new Date()).toISOString();
-  const work: Work[] = envelopes.map((envelope, index) => ({ envelope, index }));
-
-  // Contract, revalidation, mapping: per envelope, all at once.
-  await Promise.all(
-    work.map(async (item) => {
-      const { envelope } = item;
-      try {
-        const contract = contractOf(deps.registry, envelope);
-        if (!contract)
-          throw new ConfigurationError(
-            `contract ${envelope.spinecontract} is not in this build`,
-            'deploy a build that has the contract, then replay',
-          );
-        item.contract = contract;
-        const violations = deps.registry.validate(item.contract, envelope.data);
-        if (violations.length > 0) throw new ContractViolation(envelope.spinecontract, violations);
-        item.context = {
-          entityKey: envelope.subject,
-          eventId: envelope.id,
-          source: envelope.spinesource,
-        };
-        item.mapped = await mapEvent(item.contract, envelope.data, item.context);
-        item.measure = await reconcileMeasure(
-          item.contract,
-          envelope.data,
-          item.mapped,
-          item.context,
-        );
-        if (Object.keys(item.mapped).length === 0) {
-          item.outcome = {
-            kind: 'skipped',
-            reason: item.contract.source.thin
-              ? 'thin event: it carries nothing this contract writes (enrichment would fetch the rest)'
-              : 'the mapping wrote no values',
-          };
-          return;
-        }
-        item.staleKey = staleKeyOf(item.contract, envelope, item.mapped);
-      } catch (error) {
-        item.outcome = failure(error, deps);
-      }
-    }),
+  const clock = () => deps.now?.() ?? new Date();
+  const settled = new Map<number, Settled>();
+  const mapped: Mapped[] = [];
+  const measures = new Map<number, number>();
+  (await Promise.all(envelopes.map((envelope, i) => mapEnvelope(envelope, i, deps)))).forEach(
+    (result, index) => {
+      if ('outcome' in result) {
+        settled.set(index, { outcome: result.outcome });
+        if (result.measure !== undefined) measures.set(index, result.measure);
+      } else mapped.push(result);
+    },
   );
 
   // Stale guard, within the batch: only the newest event per entity goes on.
-  const newest = new Map<string, Work>();
-  for (const item of work.filter((w) => !w.outcome && w.staleKey)) {
-    const key = `${item.contract?.id}|${item.staleKey}`;
+  const newest = new Map<string, Mapped>();
+  for (const item of mapped) {
+    const key = `${item.contract.id}|${item.staleKey}`;
     const other = newest.get(key);
     if (!other) {
       newest.set(key, item);
@@ -200,157 +250,186 @@ export async function applyEnvelopes(
     const [winner, loser] = isNewerChange(changeOf(item.envelope), changeOf(other.envelope))
       ? [item, other]
       : [other, item];
-    loser.outcome = { kind: 'skipped-stale', newer: winner.envelope.id };
+    settled.set(loser.index, {
+      outcome: { kind: 'skipped-stale', newer: winner.envelope.id },
+      mapped: loser,
+    });
     newest.set(key, winner);
   }
 
-  // Stale guard, across invocations: claim each entity before anything is written to Odoo.
-  const at = deps.now?.() ?? new Date();
-  const claimedUntil = new Date(at.getTime() + ENTITY_CLAIM_SECONDS * 1000).toISOString();
+  // Stale guard, across invocations: claim each entity before anything is written to Odoo. The
+  // claim outlives the deadline by as long as Odoo may still run a request sent before it.
+  const at = clock();
+  const claimedUntil = new Date(
+    options.deadline
+      ? options.deadline.at.getTime() + (deps.odooRequestLimitMs ?? ODOO_REQUEST_LIMIT_MS)
+      : at.getTime() + ENTITY_CLAIM_SECONDS * 1000,
+  ).toISOString();
+  const claimToken = randomUUID();
+  const claimed: Claimed[] = [];
   await Promise.all(
     [...newest.values()].map(async (item) => {
-      const contract = item.contract as CompiledContract;
       const change = changeOf(item.envelope);
+      const claim: HeldClaim = { ...change, claimedUntil, claimToken };
       try {
-        const wanted = { ...change, claimedUntil };
-        const claim = await deps.lineage.claimEntity(
-          contract.id,
-          item.staleKey as string,
-          wanted,
+        const answer = await deps.lineage.claimEntity(
+          item.contract.id,
+          item.staleKey,
+          claim,
           at.toISOString(),
         );
-        if (claim.claimed) item.claim = wanted;
-        else if (isNewerChange(claim.holder, change))
-          item.outcome = { kind: 'skipped-stale', newer: claim.holder.eventId };
+        if (answer.claimed) claimed.push({ ...item, claim });
+        else if (isNewerChange(answer.holder, change))
+          settled.set(item.index, {
+            outcome: { kind: 'skipped-stale', newer: answer.holder.eventId },
+            mapped: item,
+          });
         else
-          item.outcome = failure(
-            new EntityBusy(`${contract.id} ${item.staleKey}`, claim.holder.eventId),
-            deps,
-          );
+          settled.set(item.index, {
+            outcome: failure(
+              new EntityBusy(`${item.contract.id} ${item.staleKey}`, answer.holder.eventId),
+              deps,
+            ),
+            mapped: item,
+          });
       } catch (error) {
-        item.outcome = failure(error, deps);
+        settled.set(item.index, { outcome: failure(error, deps), mapped: item });
       }
     }),
   );
 
-  const pending = work.filter((w) => !w.outcome && w.claim && w.contract && w.mapped);
-  if (pending.length > 0) {
-    let client: OdooClient;
-    try {
-      client = await deps.odoo();
-    } catch (error) {
-      for (const item of pending) item.outcome = failure(error, deps);
-      return finish(work, deps, now, options.alsoRecord);
-    }
-    const started = performance.now();
-    const resolved = await resolveRelations(
-      client,
-      pending.map((w) => ({
-        values: w.mapped as Record<string, unknown>,
-        owner: externalIdFor(
-          (w.contract as CompiledContract).target.externalId,
-          w.context as MappingContext,
-        ),
-      })),
-    ).catch((error: unknown) => pending.map(() => ({ error: error as Error, related: [] })));
-    const ready: { item: Work; values: Record<string, unknown> }[] = [];
-    pending.forEach((item, i) => {
-      const r = resolved[i];
-      item.related = r?.related ?? [];
-      if (r && 'values' in r) ready.push({ item, values: r.values });
-      else item.outcome = failure(r?.error, deps);
+  // A write whose answer was lost may still commit in Odoo: the claims it was made under are
+  // left to lapse, instead of being ended while it may still land.
+  let writesSettled = true;
+  if (claimed.length > 0) {
+    const written = await writeToOdoo(claimed, deps, {
+      token: claimToken,
+      until: claimedUntil,
+      now: clock,
+      ...(options.deadline ? { deadline: options.deadline } : {}),
     });
+    writesSettled = written.writesSettled;
+    for (const item of claimed)
+      settled.set(item.index, {
+        ...(written.settled.get(item.index) as Omit<Settled, 'mapped' | 'claim'>),
+        mapped: item,
+        claim: item.claim,
+      });
+  }
+  return finish(
+    envelopes.map((envelope, index) => ({
+      envelope,
+      settled: settled.get(index) ?? {
+        outcome: failure(new Error('not applied'), deps),
+      },
+      measure: settled.get(index)?.mapped?.measure ?? measures.get(index),
+    })),
+    deps,
+    clock,
+    { alsoRecord: options.alsoRecord ?? [], releaseClaims: writesSettled },
+  );
+}
 
-    // One upsert per model; the same external id twice in a batch goes in successive rounds, in order.
-    const byModel = new Map<string, typeof ready>();
-    for (const entry of ready) {
-      const model = (entry.item.contract as CompiledContract).target.model;
-      byModel.set(model, [...(byModel.get(model) ?? []), entry]);
+/** Relations, then one upsert per model, for the claimed envelopes. */
+async function writeToOdoo(
+  claimed: readonly Claimed[],
+  deps: SyncDependencies,
+  terms: { token: string; until: string; now: () => Date; deadline?: Deadline },
+): Promise<{ settled: Map<number, Omit<Settled, 'mapped' | 'claim'>>; writesSettled: boolean }> {
+  const settled = new Map<number, Omit<Settled, 'mapped' | 'claim'>>();
+  let client: OdooClient;
+  try {
+    const connected = await deps.odoo();
+    client = terms.deadline ? connected.until(terms.deadline.signal) : connected;
+  } catch (error) {
+    for (const item of claimed) settled.set(item.index, { outcome: failure(error, deps) });
+    return { settled, writesSettled: true };
+  }
+  const locks = naturalKeyLocks(deps.lineage, terms);
+  const started = performance.now();
+  const resolved = await resolveRelations(
+    client,
+    claimed.map((item) => ({ values: item.values, owner: item.externalId })),
+    { locks },
+  ).catch((error: unknown) => claimed.map(() => ({ error: error as Error, related: [] })));
+  const ready: { item: Claimed; values: Record<string, unknown>; related: RelatedRecord[] }[] = [];
+  claimed.forEach((item, i) => {
+    const r = resolved[i];
+    const related = [...(r?.related ?? [])];
+    if (r && 'values' in r) ready.push({ item, values: r.values, related });
+    else settled.set(item.index, { outcome: failure(r?.error, deps), related });
+  });
+
+  // One upsert per model; the upsert orders rows that share an external id or a natural key.
+  const byModel = new Map<string, typeof ready>();
+  for (const entry of ready) {
+    const model = entry.item.contract.target.model;
+    byModel.set(model, [...(byModel.get(model) ?? []), entry]);
+  }
+  for (const [model, entries] of byModel) {
+    let results: UpsertResult[];
+    try {
+      results = await upsertByExternalId(
+        client,
+        model,
+        entries.map(({ item, values }) => {
+          const target = item.contract.target;
+          const match: MatchKey[] = target.match
+            .map((m) => ({ field: m.field, value: values[m.field], normalise: m.normalise }))
+            .filter((m) => m.value !== undefined && m.value !== null && m.value !== '');
+          return {
+            externalId: item.externalId,
+            values,
+            createOnly: target.createOnly,
+            match,
+            updateOnly: target.onMissing === 'skip',
+          };
+        }),
+        { locks },
+      );
+    } catch (error) {
+      for (const { item, related } of entries)
+        settled.set(item.index, { outcome: failure(error, deps), related });
+      continue;
     }
-    for (const [model, entries] of byModel) {
-      let remaining = entries;
-      while (remaining.length > 0) {
-        const seen = new Set<string>();
-        const round: typeof entries = [];
-        const later: typeof entries = [];
-        for (const entry of remaining) {
-          const contract = entry.item.contract as CompiledContract;
-          const externalId = externalIdFor(
-            contract.target.externalId,
-            entry.item.context as MappingContext,
-          );
-          (seen.has(externalId) ? later : round).push(entry);
-          seen.add(externalId);
-        }
-        let results: UpsertResult[];
-        try {
-          results = await upsertByExternalId(
-            client,
-            model,
-            round.map(({ item, values }) => {
-              const contract = item.contract as CompiledContract;
-              const match: MatchKey[] = contract.target.match
-                .map((m) => ({ field: m.field, value: values[m.field], normalise: m.normalise }))
-                .filter((m) => m.value !== undefined && m.value !== null && m.value !== '');
-              return {
-                externalId: externalIdFor(
-                  contract.target.externalId,
-                  item.context as MappingContext,
-                ),
-                values,
-                createOnly: contract.target.createOnly,
-                match,
-                updateOnly: contract.target.onMissing === 'skip',
-              };
-            }),
-          );
-        } catch (error) {
-          for (const { item } of round) item.outcome = failure(error, deps);
-          remaining = later;
-          continue;
-        }
-        round.forEach(({ item }, i) => {
-          const result = results[i] as UpsertResult;
-          if (result.status === 'failed') item.outcome = failure(result.error, deps);
-          else if (result.status === 'skipped')
-            item.outcome = {
-              kind: 'skipped',
-              reason: `no ${model} record for this entity yet, and this contract does not create one`,
-            };
-          else {
-            item.outcome = {
-              kind: 'applied',
-              model,
-              recordId: result.id as number,
-              externalId: `spine.${result.externalId}`,
-              status: result.status,
-              ...(result.linkedBy ? { linkedBy: result.linkedBy } : {}),
-            };
-          }
-        });
-        remaining = later;
-      }
-    }
-    deps.telemetry.odooLatency(performance.now() - started, {
-      flow: pending[0]?.contract?.flow ?? '',
+    entries.forEach(({ item, related }, i) => {
+      const result = results[i] as UpsertResult;
+      let outcome: ApplyOutcome;
+      if (result.status === 'failed') outcome = failure(result.error, deps);
+      else if (result.status === 'skipped')
+        outcome = {
+          kind: 'skipped',
+          reason: `no ${model} record for this entity yet, and this contract does not create one`,
+        };
+      else
+        outcome = {
+          kind: 'applied',
+          model,
+          recordId: result.id as number,
+          externalId: `spine.${result.externalId}`,
+          status: result.status,
+          ...(result.linkedBy ? { linkedBy: result.linkedBy } : {}),
+        };
+      settled.set(item.index, { outcome, related });
     });
   }
-  return finish(work, deps, now, options.alsoRecord);
+  deps.telemetry.odooLatency(performance.now() - started, {
+    flow: claimed[0]?.contract.flow ?? '',
+  });
+  return { settled, writesSettled: !client.hasUnsettledWrites };
 }
 
 async function finish(
-  work: Work[],
+  items: readonly { envelope: Envelope; settled: Settled; measure?: number }[],
   deps: SyncDependencies,
-  now: () => string,
-  alsoRecord: readonly LineageEntry[] = [],
+  clock: () => Date,
+  options: { alsoRecord: readonly LineageEntry[]; releaseClaims: boolean },
 ): Promise<ApplyOutcome[]> {
-  const entries: LineageEntry[] = [...alsoRecord];
-  for (const item of work) {
-    const { envelope } = item;
-    const outcome = item.outcome ?? failure(new Error('not applied'), deps);
-    item.outcome = outcome;
+  const entries: LineageEntry[] = [...options.alsoRecord];
+  for (const { envelope, settled, measure } of items) {
+    const { outcome } = settled;
     if (outcome.kind === 'failed' && deps.retriesAtOnce?.(outcome.error)) continue;
-    const base = { at: now(), ...eventFields(envelope) };
+    const base = { at: clock().toISOString(), ...eventFields(envelope) };
     const dimensions = {
       flow: envelope.spineflow,
       contract: envelope.spinecontract.split('@')[0] as string,
@@ -364,7 +443,7 @@ async function finish(
           recordId: outcome.recordId,
           externalId: outcome.externalId,
           outcome: outcome.status,
-          ...(item.measure !== undefined ? { measure: item.measure } : {}),
+          ...(measure !== undefined ? { measure } : {}),
           ...(outcome.linkedBy
             ? { detail: `linked to an existing record by ${outcome.linkedBy}` }
             : {}),
@@ -407,7 +486,7 @@ async function finish(
     }
     // The records the event refers to, so each one's timeline shows it: all of them once the
     // event is applied, and those it created or linked even when the event itself failed.
-    for (const related of item.related ?? []) {
+    for (const related of settled.related ?? []) {
       if (outcome.kind !== 'applied' && related.status === 'found') continue;
       entries.push({
         ...base,
@@ -423,20 +502,15 @@ async function finish(
       });
     }
   }
-  // The write is over, whatever its outcome: the claims end with the trail, in the same write.
-  await deps.lineage.record(
-    entries,
-    work.flatMap((w) =>
-      w.claim
-        ? [
-            {
-              contractId: (w.contract as CompiledContract).id,
-              entityKey: w.staleKey as string,
-              claim: w.claim,
-            },
-          ]
-        : [],
-    ),
-  );
-  return work.map((w) => w.outcome as ApplyOutcome);
+  // The write is over, whatever its outcome: the claims end with the trail, in the same write,
+  // unless a write may still land in Odoo (then they lapse at their deadline).
+  const releases: ClaimRelease[] = options.releaseClaims
+    ? items.flatMap(({ settled: { mapped, claim } }) =>
+        mapped && claim
+          ? [{ contractId: mapped.contract.id, entityKey: mapped.staleKey, claim }]
+          : [],
+      )
+    : [];
+  await deps.lineage.record(entries, releases);
+  return items.map((item) => item.settled.outcome);
 }

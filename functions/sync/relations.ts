@@ -10,7 +10,13 @@
 import { RelationNotFound } from '../errors/relation-not-found.ts';
 import type { OdooClient } from '../odoo/client.ts';
 import { OdooError } from '../odoo/errors/index.ts';
-import { type MatchKey, matchMany, type Normaliser, normaliseKey } from '../odoo/match.ts';
+import {
+  type MatchKey,
+  matchMany,
+  type NaturalKeyLocks,
+  type Normaliser,
+  normaliseKey,
+} from '../odoo/match.ts';
 import { type UpsertResult, type UpsertRow, upsertByExternalId } from '../odoo/upsert.ts';
 
 export interface Relation {
@@ -108,7 +114,9 @@ const referenceCache = new Map<string, number>();
 export async function resolveRelations(
   client: OdooClient,
   batch: readonly RelationSource[],
+  options: { readonly locks?: NaturalKeyLocks } = {},
 ): Promise<ResolvedValues[]> {
+  const upsertOptions = options.locks ? { locks: options.locks } : {};
   const found: Found[] = [];
   batch.forEach((source, item) => {
     collect(source.values, item, [], [], found);
@@ -202,7 +210,7 @@ export async function resolveRelations(
         updateOnly: !create,
       });
     }
-    const results = await upsertByExternalId(client, model, [...rows.values()]);
+    const results = await upsertByExternalId(client, model, [...rows.values()], upsertOptions);
     const byId = new Map(results.map((r) => [r.externalId, r]));
     for (const { relation } of list) {
       const externalId = relation['@externalId'] as string;
@@ -254,6 +262,7 @@ export async function resolveRelations(
       client,
       model,
       missing.map((m) => m.row),
+      upsertOptions,
     );
     missing.forEach(({ group }, i) => {
       const result = results[i];

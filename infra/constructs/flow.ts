@@ -70,7 +70,11 @@ export class Flow extends Construct {
       handlerFile: 'worker.ts',
       functionName: `spine-${props.stage}-worker-${flow.name}`,
       description: `Applies ${flow.name} events to Odoo`,
-      environment: props.environment,
+      // The worker dead-letters an event's last allowed delivery itself, with its reason.
+      environment: {
+        ...props.environment,
+        SPINE_MAX_RECEIVE_COUNT: String(queues.maxReceiveCount),
+      },
       logRetention: props.logRetention,
       timeout,
     });

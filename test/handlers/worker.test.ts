@@ -256,3 +256,43 @@ describe('the worker on a FIFO flow', { timeout: 60_000 }, () => {
     expect(partners('stuck@example.com')).toHaveLength(1);
   });
 });
+
+describe('the last allowed delivery', { timeout: 60_000 }, () => {
+  it('is dead-lettered by the worker with its reason, and lineage says so', async () => {
+    const limit = Number(process.env.SPINE_MAX_RECEIVE_COUNT);
+    expect(limit).toBeGreaterThan(1);
+    // Its customer never arrives: a retryable failure on every delivery.
+    const orphan = paymentEvent('evt_last_delivery', { customer: 'cus_never_arrives' });
+    const delivery = (count: number) => {
+      const record = sqsRecord(orphan);
+      return {
+        ...record,
+        attributes: { ...record.attributes, ApproximateReceiveCount: String(count) },
+      };
+    };
+    const payments = runtime.flows.find((f) => f.name === 'payments');
+    const deadLetters = () =>
+      [
+        ...(runtime.sqs.store.queues
+          .get(payments?.deadLetterQueueUrl.split('/').at(-1) as string)
+          ?.messages.values() ?? []),
+      ].filter((m) => m.body.includes('evt_last_delivery'));
+
+    const early = await worker({ Records: [delivery(limit - 1)] }, lambdaContext('worker', 60_000));
+    expect(early.batchItemFailures).toHaveLength(1);
+    expect(deadLetters()).toHaveLength(0);
+
+    const last = await worker({ Records: [delivery(limit)] }, lambdaContext('worker', 60_000));
+    expect(last.batchItemFailures).toEqual([]);
+    const [letter] = deadLetters();
+    expect(JSON.parse(letter?.body ?? '{}').spinedeadletter).toMatchObject({
+      reason: 'relation-not-found',
+    });
+    const trail = await lineage().byEvent('stripe', 'evt_last_delivery');
+    expect(trail.at(-1)).toMatchObject({
+      stage: 'dead-lettered',
+      error: { code: 'relation-not-found', retryable: true },
+    });
+    expect(trail.at(-1)?.detail).toContain(`after ${limit} deliveries`);
+  });
+});

@@ -29,56 +29,52 @@ const NOW = '2025-01-28T11:00:00.000Z';
 const LATER = '2025-01-28T11:30:00.000Z';
 const UNTIL = '2025-01-28T11:15:00.000Z';
 
+/** A claim of one attempt: its token names the attempt. */
+const claimOf = (occurredAt: string, eventId: string, claimedUntil: string, attempt = 1) => ({
+  occurredAt,
+  eventId,
+  claimedUntil,
+  claimToken: `${eventId}-attempt-${attempt}`,
+});
+
 describe('the stale guard in DynamoDB', () => {
   it('refuses an older change once a newer one claimed the entity, naming the newer one', async () => {
-    expect(
-      await store.claimEntity(
-        'c',
-        'e1',
-        { occurredAt: T2, eventId: 'evt_b', claimedUntil: UNTIL },
-        NOW,
-      ),
-    ).toEqual({ claimed: true });
-    expect(
-      await store.claimEntity(
-        'c',
-        'e1',
-        { occurredAt: T1, eventId: 'evt_a', claimedUntil: UNTIL },
-        NOW,
-      ),
-    ).toEqual({
+    const newer = claimOf(T2, 'evt_b', UNTIL);
+    expect(await store.claimEntity('c', 'e1', newer, NOW)).toEqual({ claimed: true });
+    expect(await store.claimEntity('c', 'e1', claimOf(T1, 'evt_a', UNTIL), NOW)).toEqual({
       claimed: false,
-      holder: { occurredAt: T2, eventId: 'evt_b', claimedUntil: UNTIL },
+      holder: newer,
     });
   });
 
   it('makes a newer change wait while an older one is written, and lets it in after', async () => {
-    const older = { occurredAt: T1, eventId: 'evt_a', claimedUntil: UNTIL };
-    const newer = { occurredAt: T2, eventId: 'evt_b', claimedUntil: UNTIL };
+    const older = claimOf(T1, 'evt_a', UNTIL);
+    const newer = claimOf(T2, 'evt_b', UNTIL);
     expect(await store.claimEntity('c', 'e2', older, NOW)).toEqual({ claimed: true });
     expect(await store.claimEntity('c', 'e2', newer, NOW)).toMatchObject({
       claimed: false,
       holder: { eventId: 'evt_a' },
     });
-    await store.releaseEntity('c', 'e2', 'evt_a');
+    await store.releaseEntity('c', 'e2', older.claimToken);
     expect(await store.claimEntity('c', 'e2', newer, NOW)).toEqual({ claimed: true });
   });
 
-  it('lets the same event claim again (a retry), and anyone newer once a claim has lapsed', async () => {
-    const older = { occurredAt: T1, eventId: 'evt_a', claimedUntil: UNTIL };
-    expect(await store.claimEntity('c', 'e3', older, NOW)).toEqual({ claimed: true });
-    // The worker crashed between the claim and the Odoo write; the retry comes.
-    expect(await store.claimEntity('c', 'e3', older, NOW)).toEqual({ claimed: true });
-    expect(
-      await store.claimEntity(
-        'c',
-        'e3',
-        { occurredAt: T2, eventId: 'evt_b', claimedUntil: '2025-01-28T12:00:00.000Z' },
-        LATER,
-      ),
-    ).toEqual({ claimed: true });
-    // The first event's late release does not end the claim it no longer holds.
-    await store.releaseEntity('c', 'e3', 'evt_a');
+  it('makes a retry of the same event wait while its earlier attempt may still be writing', async () => {
+    // The first attempt passed its deadline during an Odoo stall: its write may still commit.
+    const first = claimOf(T1, 'evt_a', UNTIL, 1);
+    expect(await store.claimEntity('c', 'e3', first, NOW)).toEqual({ claimed: true });
+    expect(await store.claimEntity('c', 'e3', claimOf(T1, 'evt_a', LATER, 2), NOW)).toMatchObject({
+      claimed: false,
+      holder: { eventId: 'evt_a' },
+    });
+    // Once the claim has lapsed, the retry claims the entity, and then a newer event after it.
+    const retry = claimOf(T1, 'evt_a', '2025-01-28T11:45:00.000Z', 2);
+    expect(await store.claimEntity('c', 'e3', retry, LATER)).toEqual({ claimed: true });
+    await store.releaseEntity('c', 'e3', retry.claimToken);
+    const newer = claimOf(T2, 'evt_b', '2025-01-28T12:00:00.000Z');
+    expect(await store.claimEntity('c', 'e3', newer, LATER)).toEqual({ claimed: true });
+    // The first attempt's late release (a zombie) does not end the claim it no longer holds.
+    await store.releaseEntity('c', 'e3', first.claimToken);
     expect(await store.entityState('c', 'e3')).toMatchObject({
       eventId: 'evt_b',
       claimedUntil: '2025-01-28T12:00:00.000Z',
@@ -86,11 +82,27 @@ describe('the stale guard in DynamoDB', () => {
   });
 
   it('orders two changes made at the same time by event id, so exactly one of them wins', async () => {
-    const a = { occurredAt: T1, eventId: 'evt_a', claimedUntil: UNTIL };
-    const b = { occurredAt: T1, eventId: 'evt_b', claimedUntil: UNTIL };
+    const a = claimOf(T1, 'evt_a', UNTIL);
+    const b = claimOf(T1, 'evt_b', UNTIL);
     expect(await store.claimEntity('c', 'e4', b, NOW)).toEqual({ claimed: true });
-    await store.releaseEntity('c', 'e4', 'evt_b');
+    await store.releaseEntity('c', 'e4', b.claimToken);
     expect(await store.claimEntity('c', 'e4', a, NOW)).toMatchObject({ claimed: false });
+  });
+});
+
+describe('natural-key locks in DynamoDB', () => {
+  it('holds a key for one writer until it ends the lock or the lock lapses', async () => {
+    expect(await store.lockNaturalKey('k1', 'writer-1', UNTIL, NOW)).toBe(true);
+    expect(await store.lockNaturalKey('k1', 'writer-2', UNTIL, NOW)).toBe(false);
+    // The same writer (another row of its batch) may take it again.
+    expect(await store.lockNaturalKey('k1', 'writer-1', UNTIL, NOW)).toBe(true);
+    // Another writer's unlock does not end it.
+    await store.unlockNaturalKey('k1', 'writer-2');
+    expect(await store.lockNaturalKey('k1', 'writer-2', UNTIL, NOW)).toBe(false);
+    await store.unlockNaturalKey('k1', 'writer-1');
+    expect(await store.lockNaturalKey('k1', 'writer-2', UNTIL, NOW)).toBe(true);
+    // Lapsed: a writer that never ended it (a crash) keeps nobody out after `until`.
+    expect(await store.lockNaturalKey('k1', 'writer-3', LATER, LATER)).toBe(true);
   });
 });
 
@@ -104,7 +116,7 @@ describe('ending claims with the trail', () => {
   });
 
   it('ends a live claim in the same batch write as the entries', async () => {
-    const claim = { occurredAt: T1, eventId: 'evt_live', claimedUntil: inMinutes(15) };
+    const claim = claimOf(T1, 'evt_live', inMinutes(15));
     expect(await store.claimEntity('c', 'e5', claim, new Date().toISOString())).toEqual({
       claimed: true,
     });
@@ -124,16 +136,16 @@ describe('ending claims with the trail', () => {
     expect(calls).toEqual(['BatchWriteItemCommand']);
     expect(await store.entityState('c', 'e5')).toEqual({ occurredAt: T1, eventId: 'evt_live' });
     expect(await store.byEvent('stripe', 'evt_live')).toHaveLength(1);
-    const newer = { occurredAt: T2, eventId: 'evt_next', claimedUntil: inMinutes(15) };
+    const newer = claimOf(T2, 'evt_next', inMinutes(15));
     expect(await store.claimEntity('c', 'e5', newer, new Date().toISOString())).toEqual({
       claimed: true,
     });
   });
 
   it('never overwrites a newer claim when ending one that has lapsed', async () => {
-    const lapsed = { occurredAt: T1, eventId: 'evt_slow', claimedUntil: inMinutes(-1) };
+    const lapsed = claimOf(T1, 'evt_slow', inMinutes(-1));
     await store.claimEntity('c', 'e6', lapsed, inMinutes(-16));
-    const newer = { occurredAt: T2, eventId: 'evt_fast', claimedUntil: inMinutes(15) };
+    const newer = claimOf(T2, 'evt_fast', inMinutes(15));
     expect(await store.claimEntity('c', 'e6', newer, new Date().toISOString())).toEqual({
       claimed: true,
     });

@@ -209,7 +209,12 @@ describe('rotating the Odoo credential', { timeout: 120_000 }, () => {
     );
     // The denials retried at once with AWSCURRENT read again, then AWSPENDING, leave no trace:
     // the trail shows the event applied, not failed first.
-    const trail = await lineage.byEvent('shopify', 'b54557e4-bdd9-4b37-8a5f-bf7d70bcd043');
+    // (The outcome is recorded just after the Odoo write the wait above saw.)
+    const trailOf = () => lineage.byEvent('shopify', 'b54557e4-bdd9-4b37-8a5f-bf7d70bcd043');
+    await waitFor('the outcome in lineage', async () =>
+      (await trailOf()).some((e) => e.stage !== 'received' && e.stage !== 'queued'),
+    );
+    const trail = await trailOf();
     expect(trail.map((e) => e.stage)).toContain('applied');
     expect(trail.filter((e) => e.stage === 'failed')).toEqual([]);
 

@@ -1,6 +1,7 @@
 export { OdooAccessDenied } from './odoo-access-denied.ts';
 export { OdooAccessError } from './odoo-access-error.ts';
 export { OdooCircuitOpen } from './odoo-circuit-open.ts';
+export { OdooDeadlineExceeded } from './odoo-deadline-exceeded.ts';
 export { OdooError, type OdooErrorDetails } from './odoo-error.ts';
 export { OdooLockError } from './odoo-lock-error.ts';
 export { OdooMissingError } from './odoo-missing-error.ts';
