@@ -107,6 +107,8 @@ export interface LocalRuntimeOptions {
   readonly workerTimeoutSeconds?: number;
   /** The flow queues' visibility timeout, at least the worker's timeout. @default 30 */
   readonly visibilityTimeoutSeconds?: number;
+  /** Odoo's limit_time_real, for the emulator and the workers' claims. @default 60 */
+  readonly odooRequestLimitSeconds?: number;
   /** Worker batch size and window, as the event source mapping has them. */
   readonly batchSize?: number;
   readonly batchingWindowSeconds?: number;
@@ -167,6 +169,12 @@ export interface WorkerClock {
   readonly workerTimeoutSeconds: number;
   readonly visibilityTimeoutSeconds: number;
   readonly maxReceiveCount: number;
+  /**
+   * How long Odoo runs a request before killing it (its `limit_time_real`): the emulator kills
+   * slower ones, and the workers' claims outlive their deadline by this much, so a write sent
+   * before a timeout lands (or dies) before another attempt may write the same record.
+   */
+  readonly odooRequestLimitSeconds: number;
 }
 
 /**
@@ -179,6 +187,7 @@ export function workerClock(
     workerTimeoutSeconds: 'workerTimeoutSeconds',
     visibilityTimeoutSeconds: 'visibilityTimeoutSeconds',
     maxReceiveCount: 'maxReceiveCount',
+    odooRequestLimitSeconds: 'odooRequestLimitSeconds',
   },
 ): WorkerClock {
   const read = (key: keyof WorkerClock, fallback: number, max: number, unit: string) => {
@@ -197,6 +206,9 @@ export function workerClock(
     workerTimeoutSeconds: read('workerTimeoutSeconds', 30, 900, ' of seconds'),
     visibilityTimeoutSeconds: read('visibilityTimeoutSeconds', 30, 43_200, ' of seconds'),
     maxReceiveCount: read('maxReceiveCount', 5, 1000, ''),
+    // Below a production Odoo's 120 s, so that a claim left by a stopped worker lapses before the
+    // default five receives of 30 s are spent waiting for it.
+    odooRequestLimitSeconds: read('odooRequestLimitSeconds', 60, 3600, ' of seconds'),
   };
   if (clock.visibilityTimeoutSeconds < clock.workerTimeoutSeconds)
     throw new Error(
@@ -289,6 +301,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
           port: options.odooPort,
           version: options.odooVersion ?? 18,
           snapshotFile: join(dataDir, 'odoo.json'),
+          requestLimitMs: clock.odooRequestLimitSeconds * 1000,
         }),
       );
       stops.push(() => (odooEmulator as OdooEmulator).stop());
@@ -421,6 +434,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       SPINE_WEBHOOK_SECRET_PREFIX: `spine/${STAGE}/webhooks/`,
       // So the worker knows a record's last receive without asking its queue on every batch.
       SPINE_MAX_RECEIVE_COUNT: String(clock.maxReceiveCount),
+      SPINE_ODOO_REQUEST_LIMIT_SECONDS: String(clock.odooRequestLimitSeconds),
       // The emulated Odoo takes far more than a production Odoo should be asked for.
       SPINE_ODOO_RATE_PER_SECOND:
         process.env.SPINE_ODOO_RATE_PER_SECOND ?? (odooEmulator ? '1000' : '20'),

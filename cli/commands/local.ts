@@ -16,6 +16,7 @@ interface LocalOptions {
   workerTimeout?: string;
   visibilityTimeout?: string;
   maxReceiveCount?: string;
+  odooRequestLimit?: string;
 }
 
 /** Receives before a flow's message goes to its DLQ, unless --max-receive-count says otherwise. */
@@ -215,7 +216,7 @@ export function describeRuntime(runtime: LocalRuntime): string[] {
     ],
     [
       'workers',
-      `timeout ${runtime.clock.workerTimeoutSeconds} s, visibility timeout ${runtime.clock.visibilityTimeoutSeconds} s, DLQ after ${runtime.clock.maxReceiveCount} receives`,
+      `timeout ${runtime.clock.workerTimeoutSeconds} s, visibility timeout ${runtime.clock.visibilityTimeoutSeconds} s, DLQ after ${runtime.clock.maxReceiveCount} receives, Odoo request limit ${runtime.clock.odooRequestLimitSeconds} s`,
     ],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
@@ -266,6 +267,10 @@ export function registerLocalCommand(program: Command): void {
       '--max-receive-count <n>',
       'receives of a message before its flow queue moves it to the DLQ (the redrive limit; default 5)',
     )
+    .option(
+      '--odoo-request-limit <seconds>',
+      "Odoo's limit_time_real: the emulator kills a request running longer, and a worker's claim on a record outlives its timeout by this much, so a write sent before a timeout lands before anyone else writes that record (default 60)",
+    )
     .addHelpText(
       'after',
       `
@@ -306,11 +311,13 @@ that keeps failing reaches the DLQ within seconds rather than minutes.`,
           workerTimeoutSeconds: options.workerTimeout,
           visibilityTimeoutSeconds: options.visibilityTimeout,
           maxReceiveCount: options.maxReceiveCount,
+          odooRequestLimitSeconds: options.odooRequestLimit,
         },
         {
           workerTimeoutSeconds: '--worker-timeout',
           visibilityTimeoutSeconds: '--visibility-timeout',
           maxReceiveCount: '--max-receive-count',
+          odooRequestLimitSeconds: '--odoo-request-limit',
         },
       );
       if (!options.verbose) {
