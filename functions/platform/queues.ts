@@ -1,5 +1,10 @@
 /** The receiver's queues on SQS: batches of ten, FIFO group = entity key, dedup id = source + event id. */
-import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  ChangeMessageVisibilityBatchCommand,
+  SendMessageBatchCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import { ConfigurationError } from '../errors/configuration-error.ts';
 import {
   type DeadLetterReport,
@@ -81,5 +86,30 @@ export class SqsEnvelopeQueues implements EnvelopeQueues {
           : {}),
       }),
     );
+  }
+
+  /**
+   * Holds failed messages of a flow queue back until they can succeed (an entity claim that
+   * lapses then): each such wait costs one receive instead of several.
+   */
+  async delayRedelivery(
+    queueArn: string,
+    entries: readonly { readonly receiptHandle: string; readonly seconds: number }[],
+  ): Promise<void> {
+    const name = queueArn.split(':').at(-1) ?? '';
+    const flow = Object.values(this.flows).find((f) => f.queueUrl.endsWith(`/${name}`));
+    if (!flow || entries.length === 0) return;
+    for (let i = 0; i < entries.length; i += 10)
+      await this.sqs.send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: flow.queueUrl,
+          Entries: entries.slice(i, i + 10).map((entry, j) => ({
+            Id: String(j),
+            ReceiptHandle: entry.receiptHandle,
+            // SQS's limit is 12 hours.
+            VisibilityTimeout: Math.min(43_200, Math.max(0, Math.ceil(entry.seconds))),
+          })),
+        }),
+      );
   }
 }

@@ -15,7 +15,9 @@ import type { DeadLetterReport, Envelope } from '../ingest/envelope.ts';
 import { parseEnvelope } from '../ingest/envelope.ts';
 import type { Logger } from '../ingest/receive.ts';
 import type { LineageEntry, LineageStore } from '../lineage/model.ts';
+import { OdooCircuitOpen } from '../odoo/errors/index.ts';
 import type { ApplyOptions, ApplyOutcome, Deadline } from './apply.ts';
+import { EntityBusy } from './entity-busy.ts';
 
 /** A queue message as the worker gets it, without Lambda's types. */
 export interface QueuedRecord {
@@ -70,6 +72,19 @@ export interface BatchDependencies {
 export interface BatchResult {
   /** Message ids to leave on the queue (retried after the visibility timeout). */
   readonly failed: string[];
+  /**
+   * Failed messages that cannot succeed before a known time (the claim they wait for lapses, the
+   * Odoo circuit closes): their next delivery is better held back until then.
+   */
+  readonly retryAfter: { readonly messageId: string; readonly seconds: number }[];
+}
+
+/** How long a retryable failure will surely last, when the error knows. */
+function waitOf(error: Error, now: Date): number | undefined {
+  if (error instanceof EntityBusy && error.until)
+    return (Date.parse(error.until) - now.getTime()) / 1000 + 1;
+  if (error instanceof OdooCircuitOpen) return error.retryAfterMs / 1000;
+  return undefined;
 }
 
 interface Parsed {
@@ -86,6 +101,7 @@ export async function applyQueueBatch(
 ): Promise<BatchResult> {
   const now = () => deps.now?.() ?? new Date();
   const failed: string[] = [];
+  const retryAfter: BatchResult['retryAfter'] = [];
   /** Records whose fate this batch settled: done, a repeat, or dead-lettered. */
   const settled = new Set<string>();
   const trail: LineageEntry[] = [];
@@ -202,6 +218,9 @@ export async function applyQueueBatch(
           deps.maxReceiveCount !== undefined && item.record.receiveCount >= deps.maxReceiveCount;
         if (outcome.retryable && !last) {
           fail(item);
+          const wait = waitOf(outcome.error, now());
+          if (wait !== undefined && wait > 0)
+            retryAfter.push({ messageId: item.record.messageId, seconds: wait });
           return;
         }
         const error = outcome.error;
@@ -248,5 +267,5 @@ export async function applyQueueBatch(
         error: (error as Error).message,
       });
     });
-  return { failed };
+  return { failed, retryAfter };
 }

@@ -11,6 +11,8 @@ export class EntityBusy extends SpineError {
   constructor(
     readonly entity: string,
     readonly holder: string,
+    /** When the holder's claim lapses at the latest (ISO 8601). */
+    readonly until?: string,
   ) {
     super(
       `${entity} is being written by an older event (${holder})`,
