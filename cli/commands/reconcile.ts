@@ -4,7 +4,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { type Command, Option } from 'commander';
 import { findProjectRoot } from '../contracts/project.ts';
 import { defaultGatewayUrl, GATEWAY_OPTION_HELP, readLocalHealth } from '../local-runtime.ts';
-import { printLine } from './output.ts';
+import { printError, printLine } from './output.ts';
 
 interface ReconcileOptions {
   day?: string;
@@ -38,8 +38,11 @@ Without --env it reads the running \`spine local\` (start it with \`npm start\`;
 one on another port). With --env it reads that environment in AWS, with credentials from the
 default AWS provider chain.
 
-Each report gives matched records, events missing in Odoo, records unexpected in Odoo, and
-value differences (the contract's reconcile.sum field), with the event ids behind them.
+Each report gives matched records, events missing in Odoo, records unexpected in Odoo, sum
+differences (the contract's reconcile.sum field), and fields whose value in Odoo is not what the
+entity's newest applied event wrote, with the event ids behind them. A field changed in Odoo by
+a person after Spine wrote it is reported too: that is drift. Values are compared through keyed
+fingerprints (the redaction key), never printed, since they may be personal.
 Exit status: 0 when everything matches, 1 when anything differs.`,
     )
     .action(async (options: ReconcileOptions, command: Command) => {
@@ -71,12 +74,14 @@ Exit status: 0 when everything matches, 1 when anything differs.`,
         { DynamoDbLineageStore },
         { OdooClient },
         { reconcileContractDay },
+        { fieldFingerprint },
         names,
       ] = await Promise.all([
         import('../../functions/contracts/index.ts'),
         import('../../functions/lineage/dynamodb-store.ts'),
         import('../../functions/odoo/client.ts'),
         import('../../functions/reconcile/reconcile.ts'),
+        import('../../functions/reconcile/fingerprint.ts'),
         import('../../functions/platform/names.ts'),
       ]);
       const local = deployed
@@ -113,6 +118,17 @@ Exit status: 0 when everything matches, 1 when anything differs.`,
         login: credential.login,
         secret: (credential.apiKey ?? credential.password) as string,
       });
+      // The worker's key: without it counts and sums are still proven, values are not compared.
+      const key = await secrets
+        .send(new GetSecretValueCommand({ SecretId: names.redactionKeySecretName(stage) }))
+        .then((answer) => (JSON.parse(answer.SecretString ?? '{}') as { key?: string }).key)
+        .catch((error: unknown) => {
+          printError(`redaction key unreadable (${(error as Error).message}): values not compared`);
+          return undefined;
+        });
+      const fingerprint = key
+        ? fieldFingerprint({ secret: Buffer.from(key, 'base64') })
+        : undefined;
       const lineage = new DynamoDbLineageStore(dynamo, names.lineageTableName(stage));
       const registry = loadContractRegistry();
       const contracts = registry.contracts.filter(
@@ -124,7 +140,13 @@ Exit status: 0 when everything matches, 1 when anything differs.`,
         );
       const reports = [];
       for (const contract of contracts)
-        reports.push(await reconcileContractDay(contract, day, { lineage, odoo }));
+        reports.push(
+          await reconcileContractDay(contract, day, {
+            lineage,
+            odoo,
+            ...(fingerprint ? { fingerprint } : {}),
+          }),
+        );
       if (options.json) printLine(JSON.stringify(reports, null, 2));
       else {
         const rows = reports.map((r) => [
@@ -135,6 +157,8 @@ Exit status: 0 when everything matches, 1 when anything differs.`,
           String(r.missing.length),
           String(r.unexpected.length),
           String(r.differences.length),
+          String(r.valueDifferences.length),
+          `${r.values.checked}/${r.values.checked + r.values.unchecked}`,
           r.applied.sum !== undefined ? `${r.applied.sum} / ${r.odoo.sum}` : '',
           r.ok ? 'ok' : 'MISMATCH',
         ]);
@@ -146,6 +170,8 @@ Exit status: 0 when everything matches, 1 when anything differs.`,
           'missing',
           'unexpected',
           'different',
+          'fields differ',
+          'values checked',
           'sum (applied / odoo)',
           '',
         ];
@@ -172,6 +198,10 @@ Exit status: 0 when everything matches, 1 when anything differs.`,
           for (const d of r.differences)
             printLine(
               `  ${r.contract}: ${r.model} ${d.recordId} ${d.field} is ${String(d.actual)} in Odoo, ${d.expected} applied (events ${d.eventIds.join(', ')})`,
+            );
+          for (const v of r.valueDifferences)
+            printLine(
+              `  ${r.contract}: ${r.model} ${v.recordId} (${v.externalId}) ${v.field} differs from what event ${v.eventId} wrote (a stale overwrite, or changed in Odoo since)`,
             );
         }
       }

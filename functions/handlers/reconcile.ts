@@ -4,6 +4,8 @@
  */
 import { getContainer } from '../platform/container.ts';
 import { createLogger, publishMetric } from '../platform/powertools.ts';
+import { redactionKey } from '../platform/secrets.ts';
+import { fieldFingerprint } from '../reconcile/fingerprint.ts';
 import {
   assertReconcileDay,
   type ReconcileReport,
@@ -23,6 +25,15 @@ export async function handler(
     event.days ??
     [new Date(today.getTime() - 86_400_000), today].map((d) => d.toISOString().slice(0, 10));
   const odoo = await container.odoo.client();
+  // Values are fingerprinted with the worker's key; without it only counts and sums are proven.
+  const key = await redactionKey(container.secrets, container.config.redactionSecret).catch(
+    (error: unknown) => {
+      logger.warn('redaction key unreadable: field values are not compared', {
+        error: (error as Error).message,
+      });
+      return undefined;
+    },
+  );
   const reports: ReconcileReport[] = [];
   for (const contract of container.registry.contracts.filter(
     (c) => c.reconcile.count && (!event.contracts || event.contracts.includes(c.id)),
@@ -31,10 +42,14 @@ export async function handler(
       const report = await reconcileContractDay(contract, day, {
         lineage: container.lineage,
         odoo,
+        ...(key ? { fingerprint: fieldFingerprint(key) } : {}),
       });
       reports.push(report);
       const mismatches =
-        report.missing.length + report.unexpected.length + report.differences.length;
+        report.missing.length +
+        report.unexpected.length +
+        report.differences.length +
+        report.valueDifferences.length;
       publishMetric(
         'reconciliation-mismatches',
         { contract: contract.id, flow: contract.flow },
@@ -48,6 +63,8 @@ export async function handler(
           missing: report.missing,
           unexpected: report.unexpected,
           differences: report.differences,
+          // Field names and event ids only: the values may be personal.
+          valueDifferences: report.valueDifferences,
         });
     }
   }

@@ -14,6 +14,7 @@ import { getContainer } from '../platform/container.ts';
 import { IdempotencyDeliveryLedger } from '../platform/delivery-ledger.ts';
 import { createLogger, logPort, publishMetric } from '../platform/powertools.ts';
 import { redactionKey } from '../platform/secrets.ts';
+import { fieldFingerprint } from '../reconcile/fingerprint.ts';
 import { contractOf, type Deadline } from '../sync/apply.ts';
 import { applyQueueBatch, type QueuedRecord } from '../sync/batch.ts';
 import { applyThroughRotation } from '../sync/rotation-safe-apply.ts';
@@ -38,10 +39,11 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
       awsSdkV3Client: container.dynamodb,
     }),
   );
-  // Each event's arrival is recorded with its outcome; without the key, without the redacted view.
+  // Each event's arrival is recorded with its outcome; without the key, without the redacted view
+  // and without the fingerprints of the values written.
   const key = await redactionKey(container.secrets, container.config.redactionSecret).catch(
     (error: unknown) => {
-      logger.warn('redaction key unreadable: arrivals are recorded without the redacted view', {
+      logger.warn('redaction key unreadable: lineage gets no redacted view and no fingerprints', {
         error: (error as Error).message,
       });
       return undefined;
@@ -53,6 +55,7 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
     lineage: container.lineage,
     logger: log,
     odooRequestLimitMs: container.config.odooRequestLimitSeconds * 1000,
+    ...(key ? { fingerprint: fieldFingerprint(key) } : {}),
     telemetry: {
       count: (
         metric: 'applied' | 'stale-skipped' | 'skipped' | 'failed',
@@ -69,7 +72,7 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
     sentAt: new Date(Number(record.attributes.SentTimestamp) || Date.now()),
     ...(record.attributes.MessageGroupId ? { group: record.attributes.MessageGroupId } : {}),
   }));
-  const { failed } = await applyQueueBatch(records, {
+  const { failed, retryAfter } = await applyQueueBatch(records, {
     ledger,
     apply: (envelopes, options) => applyThroughRotation(envelopes, sync, container.odoo, options),
     deadLetter: (envelope, report) =>
@@ -86,5 +89,19 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
       : {}),
     deadline: deadlineOf(context),
   });
+  const receipts = new Map(event.Records.map((r) => [r.messageId, r]));
+  const delayed = retryAfter.flatMap(({ messageId, seconds }) => {
+    const record = receipts.get(messageId);
+    return record
+      ? [{ arn: record.eventSourceARN, receiptHandle: record.receiptHandle, seconds }]
+      : [];
+  });
+  if (delayed.length > 0)
+    await container.queues
+      .delayRedelivery(delayed[0]?.arn as string, delayed)
+      .catch((error: unknown) =>
+        // The messages come back after the queue's visibility timeout instead.
+        logger.warn('redelivery not delayed', { error: (error as Error).message }),
+      );
   return { batchItemFailures: failed.map((itemIdentifier) => ({ itemIdentifier })) };
 }

@@ -36,6 +36,12 @@ export interface LineageEntry {
   readonly outcome?: string;
   /** The reconciliation measure written (e.g. the payment amount), for `applied`. */
   readonly measure?: number;
+  /**
+   * For `applied`: each field the event wrote or found already equal (not create-only fields nor
+   * x2many lines), with a keyed fingerprint of its value as Odoo holds it, so reconciliation can
+   * compare values without lineage holding them (functions/reconcile/fingerprint.ts).
+   */
+  readonly written?: Readonly<Record<string, string>>;
   /** Error class and message, for `failed` and `quarantined`. */
   readonly error?: {
     readonly code: string;

@@ -1,12 +1,15 @@
 /**
  * Proves that what the vendors sent is what Odoo holds: per contract and day, the events
  * lineage says were applied (count, and the contract's daily sum) against the records Odoo
- * has under the same external ids.
+ * has under the same external ids, and each field those events wrote against the field's value
+ * in Odoo, through the fingerprints lineage keeps of it.
  */
 import type { CompiledContract } from '../contracts/model.ts';
-import type { LineageEntry, LineageStore } from '../lineage/model.ts';
+import { isNewerChange, type LineageEntry, type LineageStore } from '../lineage/model.ts';
 import type { OdooClient, OdooRecord } from '../odoo/client.ts';
 import { EXTERNAL_ID_MODULE } from '../odoo/upsert.ts';
+import { fieldNameFor } from '../odoo/versions.ts';
+import type { FieldFingerprint } from './fingerprint.ts';
 import { InvalidDay } from './invalid-day.ts';
 
 export interface ReconcileDifference {
@@ -16,6 +19,20 @@ export interface ReconcileDifference {
   readonly field: string;
   readonly expected: number;
   readonly actual: unknown;
+}
+
+/**
+ * A field whose value in Odoo is not the one the entity's newest applied event wrote: a stale
+ * overwrite, or a change made in Odoo since (by a person: drift). The values are never given,
+ * since they may be personal; the event id leads to the event's redacted view in lineage.
+ */
+export interface ValueDifference {
+  readonly externalId: string;
+  readonly recordId: number;
+  /** The newest applied event that wrote the field: what Odoo should hold. */
+  readonly eventId: string;
+  readonly field: string;
+  readonly kind: 'value';
 }
 
 export interface ReconcileReport {
@@ -33,7 +50,21 @@ export interface ReconcileReport {
   /** Records under this contract's external ids, dated that day, that lineage never applied. */
   readonly unexpected: readonly { readonly externalId: string; readonly recordId: number }[];
   readonly differences: readonly ReconcileDifference[];
+  /**
+   * Records whose fields were compared with what their newest applied event wrote, and records
+   * that could not be: applied without fingerprints (before they were recorded, or while the
+   * worker could not read the redaction key), or reconciled without the redaction key.
+   */
+  readonly values: { readonly checked: number; readonly unchecked: number };
+  readonly valueDifferences: readonly ValueDifference[];
   readonly ok: boolean;
+}
+
+export interface ReconcileDependencies {
+  readonly lineage: LineageStore;
+  readonly odoo: OdooClient;
+  /** The worker's fingerprint (the same redaction key); without it, values are not compared. */
+  readonly fingerprint?: FieldFingerprint;
 }
 
 /** Date fields by which Odoo records of a model are placed on a day, for "unexpected" records. */
@@ -76,7 +107,7 @@ async function existing(
 export async function reconcileContractDay(
   contract: CompiledContract,
   day: string,
-  deps: { readonly lineage: LineageStore; readonly odoo: OdooClient },
+  deps: ReconcileDependencies,
 ): Promise<ReconcileReport> {
   assertReconcileDay(day);
   const model = contract.target.model;
@@ -105,7 +136,9 @@ export async function reconcileContractDay(
       )
     : [];
   const idOf = new Map(references.map((r) => [String(r.name), Number(r.res_id)]));
-  const fields = sumField ? [sumField] : [];
+  const expected = deps.fingerprint ? expectedValues(entries) : new Map<string, Expected>();
+  const written = [...new Set([...expected.values()].flatMap((e) => [...e.fields.keys()]))];
+  const fields = [...new Set([...(sumField ? [sumField] : []), ...written])];
   // An external id may outlive its record (deleted behind the ORM's back): that is "missing".
   const records = await existing(
     deps.odoo,
@@ -143,6 +176,15 @@ export async function reconcileContractDay(
     }
     matched++;
   }
+
+  const values = await compareValues(
+    contract,
+    day,
+    { expected, idOf, byId },
+    // The sum check already reports its field, with the amounts.
+    new Set(differences.map((d) => `${d.recordId}|${d.field}`)),
+    deps,
+  );
 
   // Records Spine made for this contract on that day, which lineage does not know.
   const unexpected: { externalId: string; recordId: number }[] = [];
@@ -195,6 +237,128 @@ export async function reconcileContractDay(
     missing,
     unexpected,
     differences,
-    ok: missing.length === 0 && unexpected.length === 0 && differences.length === 0,
+    values: { checked: values.checked, unchecked: values.unchecked },
+    valueDifferences: values.differences,
+    ok:
+      missing.length === 0 &&
+      unexpected.length === 0 &&
+      differences.length === 0 &&
+      values.differences.length === 0,
+  };
+}
+
+/** What one record should hold: per field, the fingerprint its newest applied event wrote. */
+interface Expected {
+  /** The newest applied event of the entity that day. */
+  readonly newest: LineageEntry;
+  readonly fields: Map<string, { readonly fingerprint: string; readonly eventId: string }>;
+  /** Applied events with nothing recorded of their values, newer than any with: not comparable. */
+  readonly unknown: boolean;
+}
+
+const changeOf = (entry: LineageEntry) => ({
+  occurredAt: entry.occurredAt ?? entry.at,
+  eventId: entry.eventId,
+});
+
+/**
+ * Per external id name, the fields the entity's applied events of the day wrote, each from the
+ * newest event (in the stale guard's order, not the order they were applied) that wrote it: an
+ * older event applied late must not become what Odoo should hold.
+ */
+function expectedValues(entries: readonly LineageEntry[]): Map<string, Expected> {
+  const byName = new Map<string, LineageEntry[]>();
+  for (const entry of entries) {
+    const name = (entry.externalId as string).replace(`${EXTERNAL_ID_MODULE}.`, '');
+    byName.set(name, [...(byName.get(name) ?? []), entry]);
+  }
+  const expected = new Map<string, Expected>();
+  for (const [name, applied] of byName) {
+    const ordered = [...applied].sort((a, b) =>
+      isNewerChange(changeOf(a), changeOf(b))
+        ? 1
+        : isNewerChange(changeOf(b), changeOf(a))
+          ? -1
+          : 0,
+    );
+    const fields: Expected['fields'] = new Map();
+    for (const entry of ordered) {
+      // What an event without fingerprints wrote is unknown: the fields of older ones may be stale.
+      if (!entry.written) fields.clear();
+      for (const [field, fingerprint] of Object.entries(entry.written ?? {}))
+        fields.set(field, { fingerprint, eventId: entry.eventId });
+    }
+    const newest = ordered[ordered.length - 1] as LineageEntry;
+    expected.set(name, { newest, fields, unknown: fields.size === 0 });
+  }
+  return expected;
+}
+
+/**
+ * Fingerprints each field Odoo holds and compares it with what the newest applied event wrote.
+ * A record whose entity has a newer change on another day is left to that day's run, which
+ * compares it with that change; it is looked up only when it differs, since most records agree.
+ */
+async function compareValues(
+  contract: CompiledContract,
+  day: string,
+  found: {
+    readonly expected: ReadonlyMap<string, Expected>;
+    readonly idOf: ReadonlyMap<string, number>;
+    readonly byId: ReadonlyMap<number, OdooRecord>;
+  },
+  reported: ReadonlySet<string>,
+  deps: ReconcileDependencies,
+): Promise<{ checked: number; unchecked: number; differences: ValueDifference[] }> {
+  const { expected, idOf, byId } = found;
+  const fingerprint = deps.fingerprint;
+  let unchecked = 0;
+  const candidates: { expected: Expected; differences: ValueDifference[] }[] = [];
+  for (const [name, recordId] of idOf) {
+    const record = byId.get(recordId);
+    if (!record) continue;
+    const wanted = expected.get(name);
+    if (!fingerprint || !wanted || wanted.unknown) {
+      unchecked++;
+      continue;
+    }
+    const differences: ValueDifference[] = [];
+    for (const [field, { fingerprint: written, eventId }] of wanted.fields) {
+      if (reported.has(`${recordId}|${field}`)) continue;
+      // Odoo 16 and 17 name some fields differently: the client asked for them by that name.
+      const held = record[fieldNameFor(deps.odoo.version, contract.target.model, field)];
+      if (fingerprint(held) !== written)
+        differences.push({
+          externalId: `${EXTERNAL_ID_MODULE}.${name}`,
+          recordId,
+          eventId,
+          field,
+          kind: 'value',
+        });
+    }
+    candidates.push({ expected: wanted, differences });
+  }
+
+  // A thin contract's entity is claimed per set of fields written, so its states cannot be
+  // looked up by entity: its records are compared with the day's events alone.
+  const deferred = await Promise.all(
+    candidates.map(async ({ expected: wanted, differences }) => {
+      const entityKey = wanted.newest.entityKey;
+      if (differences.length === 0 || contract.source.thin || !entityKey) return false;
+      const state = await deps.lineage.entityState(contract.id, entityKey);
+      return Boolean(
+        state &&
+          isNewerChange(state, changeOf(wanted.newest)) &&
+          state.occurredAt.slice(0, 10) !== day,
+      );
+    }),
+  );
+  const kept = candidates.filter((_, i) => !deferred[i]);
+  return {
+    checked: kept.length,
+    unchecked,
+    differences: kept
+      .flatMap((c) => c.differences)
+      .sort((a, b) => a.externalId.localeCompare(b.externalId) || a.field.localeCompare(b.field)),
   };
 }

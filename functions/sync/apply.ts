@@ -39,6 +39,7 @@ import type { OdooClient } from '../odoo/client.ts';
 import { OdooError } from '../odoo/errors/index.ts';
 import type { MatchKey } from '../odoo/match.ts';
 import { type UpsertResult, upsertByExternalId } from '../odoo/upsert.ts';
+import { type FieldFingerprint, writtenFingerprints } from '../reconcile/fingerprint.ts';
 import { EntityBusy } from './entity-busy.ts';
 import { naturalKeyLocks } from './natural-key-locks.ts';
 import { type RelatedRecord, resolveRelations } from './relations.ts';
@@ -90,6 +91,11 @@ export interface SyncDependencies {
    * the attempt that decides.
    */
   readonly retriesAtOnce?: (error: Error) => boolean;
+  /**
+   * Fingerprints the values an applied event wrote, for its lineage entry (`written`), so that
+   * reconciliation can compare them with Odoo; without it, applied entries carry none.
+   */
+  readonly fingerprint?: FieldFingerprint;
 }
 
 /** An envelope its contract maps to values: what the stale guard and Odoo work on. */
@@ -117,6 +123,8 @@ interface Settled {
   readonly mapped?: Mapped;
   readonly claim?: HeldClaim;
   readonly related?: readonly RelatedRecord[];
+  /** The values sent to Odoo, relations resolved to ids, when the upsert took them. */
+  readonly resolved?: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -287,7 +295,11 @@ export async function applyEnvelopes(
         else
           settled.set(item.index, {
             outcome: failure(
-              new EntityBusy(`${item.contract.id} ${item.staleKey}`, answer.holder.eventId),
+              new EntityBusy(
+                `${item.contract.id} ${item.staleKey}`,
+                answer.holder.eventId,
+                answer.holder.claimedUntil,
+              ),
               deps,
             ),
             mapped: item,
@@ -392,7 +404,7 @@ async function writeToOdoo(
         settled.set(item.index, { outcome: failure(error, deps), related });
       continue;
     }
-    entries.forEach(({ item, related }, i) => {
+    entries.forEach(({ item, related, values }, i) => {
       const result = results[i] as UpsertResult;
       let outcome: ApplyOutcome;
       if (result.status === 'failed') outcome = failure(result.error, deps);
@@ -410,7 +422,7 @@ async function writeToOdoo(
           status: result.status,
           ...(result.linkedBy ? { linkedBy: result.linkedBy } : {}),
         };
-      settled.set(item.index, { outcome, related });
+      settled.set(item.index, { outcome, related, resolved: values });
     });
   }
   deps.telemetry.odooLatency(performance.now() - started, {
@@ -444,6 +456,15 @@ async function finish(
           externalId: outcome.externalId,
           outcome: outcome.status,
           ...(measure !== undefined ? { measure } : {}),
+          ...(deps.fingerprint && settled.resolved && settled.mapped
+            ? {
+                written: writtenFingerprints(
+                  settled.resolved,
+                  settled.mapped.contract.target.createOnly,
+                  deps.fingerprint,
+                ),
+              }
+            : {}),
           ...(outcome.linkedBy
             ? { detail: `linked to an existing record by ${outcome.linkedBy}` }
             : {}),

@@ -3,6 +3,7 @@ import type { Metric, MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { OdooCredentials } from './odoo-credentials.ts';
 import { SpineFunction } from './spine-function.ts';
@@ -12,6 +13,11 @@ export interface ReconciliationProps {
   readonly stage: string;
   readonly tables: SpineTables;
   readonly odooCredentials: OdooCredentials;
+  /**
+   * The key the worker fingerprints written values with: the run compares each field with what
+   * the newest applied event wrote.
+   */
+  readonly redactionKey: ISecret;
   /** Spine's configuration for the reconciliation function. */
   readonly environment: Readonly<Record<string, string>>;
   readonly logRetention: RetentionDays;
@@ -38,7 +44,9 @@ export class Reconciliation extends Construct {
       timeout: Duration.minutes(10),
     });
     props.tables.grantLineageQuery(this.function.function, ['byContractDay']);
+    props.tables.grantLineageEntityStates(this.function.function);
     props.odooCredentials.grantRead(this.function.function);
+    props.redactionKey.grantRead(this.function.function);
     this.rule = new Rule(this, 'Schedule', {
       description: 'Spine reconciliation, yesterday and today',
       schedule: props.schedule ?? Schedule.cron({ minute: '30', hour: '2' }),

@@ -82,13 +82,27 @@ export class SpineTables extends Construct {
     this.allow(grantee, ['dynamodb:BatchWriteItem'], [this.lineageTable.tableArn]);
   }
 
-  /** Appending lineage entries and reading / advancing an entity's last applied time (worker). */
+  /**
+   * Appending lineage entries, claiming and ending an entity's claim, and locking natural keys
+   * (worker): conditional puts, updates and deletes of single items.
+   */
   grantLineageApply(grantee: IGrantable): void {
     this.allow(
       grantee,
-      ['dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],
+      [
+        'dynamodb:BatchWriteItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+      ],
       [this.lineageTable.tableArn],
     );
+  }
+
+  /** Reading an entity's newest claimed change (reconciliation, for a record that differs). */
+  grantLineageEntityStates(grantee: IGrantable): void {
+    this.allow(grantee, ['dynamodb:GetItem'], [this.lineageTable.tableArn]);
   }
 
   /** Querying lineage through the given indexes only. */

@@ -97,6 +97,7 @@ export class StatelessStack extends Stack {
       ...common,
       tables: stateful.tables,
       odooCredentials: this.odooCredentials,
+      redactionKey: stateful.redactionKeySecret,
     });
     this.observability = new Observability(this, 'Observability', {
       stage,

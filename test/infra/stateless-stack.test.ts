@@ -57,6 +57,14 @@ function grantsOn(functionName: string, statefulId: string): string[] {
     .sort();
 }
 
+/** The redaction key's logical id in the stateful stack. */
+function statefulRedactionKey(): string {
+  return Object.entries(statefulResources).find(
+    ([, r]) =>
+      r.Type === 'AWS::SecretsManager::Secret' && r.Properties.Name === 'spine/dev/redaction-key',
+  )?.[0] as string;
+}
+
 function statefulId(type: string, name: string): string {
   const found = Object.entries(statefulResources).find(
     ([, r]) =>
@@ -100,16 +108,16 @@ describe('stateless stack: least privilege', () => {
         if (other !== flow)
           expect(grantsOn(worker, queueId(other, '')), `${worker} reads ${other}`).toEqual([]);
       }
+      // It holds a message back while the record it waits for is claimed.
       expect(grantsOn(worker, queueId(flow, ''))).toEqual(
-        expect.arrayContaining(['sqs:ReceiveMessage', 'sqs:DeleteMessage']),
+        expect.arrayContaining([
+          'sqs:ReceiveMessage',
+          'sqs:DeleteMessage',
+          'sqs:ChangeMessageVisibility',
+        ]),
       );
       // It records each event's arrival, hashing the redacted view with the redaction key.
-      const redactionKey = Object.entries(statefulResources).find(
-        ([, r]) =>
-          r.Type === 'AWS::SecretsManager::Secret' &&
-          r.Properties.Name === 'spine/dev/redaction-key',
-      )?.[0] as string;
-      expect(grantsOn(worker, redactionKey)).toEqual([
+      expect(grantsOn(worker, statefulRedactionKey())).toEqual([
         'secretsmanager:DescribeSecret',
         'secretsmanager:GetSecretValue',
       ]);
@@ -231,6 +239,28 @@ describe('stateless stack: functions', () => {
     );
     expect(JSON.stringify(queries.map((s) => s.Resource))).toContain('/index/byContractDay');
     expect(queries).toHaveLength(1);
+    // Values are compared by keyed fingerprints; a differing record's newest change is read.
+    const lineage = statefulId('AWS::DynamoDB::Table', 'spine-dev-lineage');
+    expect(grantsOn('spine-dev-reconcile', lineage)).toEqual([
+      'dynamodb:GetItem',
+      'dynamodb:Query',
+    ]);
+    expect(grantsOn('spine-dev-reconcile', statefulRedactionKey())).toEqual([
+      'secretsmanager:DescribeSecret',
+      'secretsmanager:GetSecretValue',
+    ]);
+  });
+
+  it('lets each worker claim entities and lock natural keys in lineage, item by item', () => {
+    const lineage = statefulId('AWS::DynamoDB::Table', 'spine-dev-lineage');
+    for (const flow of flows)
+      expect(grantsOn(`spine-dev-worker-${flow}`, lineage)).toEqual([
+        'dynamodb:BatchWriteItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+      ]);
   });
 });
 

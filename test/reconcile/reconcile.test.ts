@@ -75,6 +75,18 @@ describe('reconciliation: lineage against Odoo', () => {
     });
   });
 
+  it('compares values too: the worker fingerprints what it wrote, the scheduled run what Odoo holds', async () => {
+    const { handler } = await import('../../functions/handlers/reconcile.ts');
+    const reports = await handler({
+      days: ['2025-01-27'],
+      contracts: ['stripe.customer', 'stripe.payment-intent'],
+    });
+    expect(reports.map((r) => [r.contract.split('@')[0], r.ok, r.values])).toEqual([
+      ['stripe.customer', true, { checked: 1, unchecked: 0 }],
+      ['stripe.payment-intent', true, { checked: 1, unchecked: 0 }],
+    ]);
+  });
+
   it('reports the difference, with its event id, after a record is changed in Odoo directly', async () => {
     const [payment] = emulator.orm.call(
       2,
