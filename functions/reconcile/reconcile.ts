@@ -251,7 +251,10 @@ export async function reconcileContractDay(
 interface Expected {
   /** The newest applied event of the entity that day. */
   readonly newest: LineageEntry;
-  readonly fields: Map<string, { readonly fingerprint: string; readonly eventId: string }>;
+  readonly fields: Map<
+    string,
+    { readonly fingerprint: string; readonly eventId: string; readonly at: string }
+  >;
   /** Applied events with nothing recorded of their values, newer than any with: not comparable. */
   readonly unknown: boolean;
 }
@@ -286,12 +289,33 @@ function expectedValues(entries: readonly LineageEntry[]): Map<string, Expected>
       // What an event without fingerprints wrote is unknown: the fields of older ones may be stale.
       if (!entry.written) fields.clear();
       for (const [field, fingerprint] of Object.entries(entry.written ?? {}))
-        fields.set(field, { fingerprint, eventId: entry.eventId });
+        fields.set(field, { fingerprint, eventId: entry.eventId, at: entry.at });
     }
     const newest = ordered[ordered.length - 1] as LineageEntry;
     expected.set(name, { newest, fields, unknown: fields.size === 0 });
   }
   return expected;
+}
+
+/**
+ * The differences no other contract explains. One Odoo record may be written by several
+ * contracts (a partner linked by e-mail from Stripe and from Shopify); a field that holds what
+ * another contract's event wrote after this contract's did is that event's value, not drift.
+ * Lineage is asked per differing record only.
+ */
+async function explainedByOtherContracts(
+  contract: CompiledContract,
+  recordId: number,
+  differences: readonly (ValueDifference & { held: string; at: string })[],
+  deps: ReconcileDependencies,
+): Promise<ValueDifference[]> {
+  if (differences.length === 0) return [];
+  const touched = (await deps.lineage.byRecord(contract.target.model, recordId)).filter(
+    (e) => e.stage === 'applied' && e.written && e.contract?.split('@')[0] !== contract.id,
+  );
+  return differences
+    .filter((d) => !touched.some((e) => e.written?.[d.field] === d.held && e.at >= d.at))
+    .map(({ held: _held, at: _at, ...difference }) => difference);
 }
 
 /**
@@ -322,21 +346,28 @@ async function compareValues(
       unchecked++;
       continue;
     }
-    const differences: ValueDifference[] = [];
-    for (const [field, { fingerprint: written, eventId }] of wanted.fields) {
+    const differences: (ValueDifference & { held: string; at: string })[] = [];
+    for (const [field, { fingerprint: written, eventId, at }] of wanted.fields) {
       if (reported.has(`${recordId}|${field}`)) continue;
       // Odoo 16 and 17 name some fields differently: the client asked for them by that name.
-      const held = record[fieldNameFor(deps.odoo.version, contract.target.model, field)];
-      if (fingerprint(held) !== written)
+      const held = fingerprint(
+        record[fieldNameFor(deps.odoo.version, contract.target.model, field)],
+      );
+      if (held !== written)
         differences.push({
           externalId: `${EXTERNAL_ID_MODULE}.${name}`,
           recordId,
           eventId,
           field,
           kind: 'value',
+          held,
+          at,
         });
     }
-    candidates.push({ expected: wanted, differences });
+    candidates.push({
+      expected: wanted,
+      differences: await explainedByOtherContracts(contract, recordId, differences, deps),
+    });
   }
 
   // A thin contract's entity is claimed per set of fields written, so its states cannot be

@@ -43,7 +43,7 @@ export class Reconciliation extends Construct {
       logRetention: props.logRetention,
       timeout: Duration.minutes(10),
     });
-    props.tables.grantLineageQuery(this.function.function, ['byContractDay']);
+    props.tables.grantLineageQuery(this.function.function, ['byContractDay', 'byRecord']);
     props.tables.grantLineageEntityStates(this.function.function);
     props.odooCredentials.grantRead(this.function.function);
     props.redactionKey.grantRead(this.function.function);

@@ -227,7 +227,7 @@ describe('stateless stack: functions', () => {
     });
   });
 
-  it('runs reconciliation daily, querying lineage only through its by-contract-day index', () => {
+  it('runs reconciliation daily, querying lineage only through its by-contract-day and by-record indexes', () => {
     stateless.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'cron(30 2 * * ? *)',
       Targets: [
@@ -237,8 +237,10 @@ describe('stateless stack: functions', () => {
     const queries = statementsOf('spine-dev-reconcile').filter((s) =>
       actions(s).includes('dynamodb:Query'),
     );
-    expect(JSON.stringify(queries.map((s) => s.Resource))).toContain('/index/byContractDay');
     expect(queries).toHaveLength(1);
+    expect(JSON.stringify(queries[0]?.Resource)).toContain('/index/byContractDay');
+    expect(JSON.stringify(queries[0]?.Resource)).toContain('/index/byRecord');
+    expect(JSON.stringify(queries[0]?.Resource)).not.toContain('/index/byCorrelation');
     // Values are compared by keyed fingerprints; a differing record's newest change is read.
     const lineage = statefulId('AWS::DynamoDB::Table', 'spine-dev-lineage');
     expect(grantsOn('spine-dev-reconcile', lineage)).toEqual([

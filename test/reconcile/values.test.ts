@@ -235,4 +235,28 @@ describe('reconciliation of values', () => {
       valueDifferences: [],
     });
   });
+
+  it("takes a later write by another contract to the same record as that contract's value, not drift", async () => {
+    await apply([older]);
+    // The same person from Shopify, linked by e-mail: it writes the partner's city after Stripe.
+    const shopify = JSON.parse(
+      loadFixture('shopify/customers-create').raw.replace(/:(\d{16,})/g, ':"$1"'),
+    ) as Record<string, unknown> & { default_address: Record<string, unknown> };
+    shopify.email = 'camille.old@example.com';
+    shopify.default_address = { ...shopify.default_address, city: 'Annecy' };
+    shopify.addresses = [shopify.default_address];
+    const linked = queuedEnvelope(contractNamed('shopify.customer'), shopify, {
+      id: 'shopify-values-linked',
+      subject: String(shopify.id),
+      type: 'customers/update',
+      time: '2025-02-03T11:00:00.000Z',
+    });
+    await apply([linked]);
+    expect(await reconcile()).toMatchObject({ ok: true, valueDifferences: [] });
+    // A person's change afterwards is still drift, against the contract that wrote the field.
+    await writeInOdoo({ street2: 'changed by hand' });
+    expect((await reconcile()).valueDifferences).toEqual([
+      expect.objectContaining({ field: 'street2', eventId: 'evt_values_older' }),
+    ]);
+  });
 });
