@@ -84,7 +84,8 @@ export const PERSONAL_VALUES = [
   '+447700900123',
   '198.51.100.23',
   'crm_owner',
-  'order_ref',
+  // A merchant's metadata key, as a JSON key (Odoo's `client_order_ref` field name is not one).
+  '"order_ref"',
   'Customer changed their mind',
   'invoice.stripe.com',
 ];
