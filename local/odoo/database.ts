@@ -45,7 +45,8 @@ interface Index {
 
 export class Database {
   private tables = new Map<string, Map<number, Row>>();
-  private readonly indexes = new Map<string, Index>();
+  /** Per model, its indexes by name ('' is the model's main index). */
+  private readonly indexes = new Map<string, Map<string, Index>>();
   private sequences = new Map<string, number>();
   private undo: Change[] | undefined;
   private savepoints: number[] = [];
@@ -71,20 +72,36 @@ export class Database {
     return value;
   }
 
-  /** Keeps rows of `model` findable by `key` (e.g. external ids by module and name). */
-  defineIndex(model: string, key: (row: Row) => string | undefined): void {
+  /**
+   * Keeps rows of `model` findable by `key` (e.g. external ids by module and name, lines by
+   * their parent); `name` tells several indexes of one model apart.
+   */
+  defineIndex(model: string, key: (row: Row) => string | undefined, name = ''): void {
     const index: Index = { key, ids: new Map() };
-    this.indexes.set(model, index);
+    let indexes = this.indexes.get(model);
+    if (!indexes) {
+      indexes = new Map();
+      this.indexes.set(model, indexes);
+    }
+    indexes.set(name, index);
     for (const row of this.table(model).values()) this.indexRow(index, row, 'add');
   }
 
-  /** Ids of `model` rows whose index key is `key`. */
-  lookup(model: string, key: string): number[] {
-    return [...(this.indexes.get(model)?.ids.get(key) ?? [])];
+  hasIndex(model: string, name = ''): boolean {
+    return Boolean(this.indexes.get(model)?.has(name));
   }
 
-  private indexRow(index: Index | undefined, row: Row, action: 'add' | 'remove'): void {
-    if (!index) return;
+  /** Ids of `model` rows whose index key is `key`. */
+  lookup(model: string, key: string, name = ''): number[] {
+    return [...(this.indexes.get(model)?.get(name)?.ids.get(key) ?? [])];
+  }
+
+  private indexRows(model: string, row: Row, action: 'add' | 'remove'): void {
+    const indexes = this.indexes.get(model);
+    if (indexes) for (const index of indexes.values()) this.indexRow(index, row, action);
+  }
+
+  private indexRow(index: Index, row: Row, action: 'add' | 'remove'): void {
     const key = index.key(row);
     if (key === undefined) return;
     let ids = index.ids.get(key);
@@ -102,19 +119,18 @@ export class Database {
 
   private put(model: string, row: Row): void {
     this.table(model).set(row.id, row);
-    this.indexRow(this.indexes.get(model), row, 'add');
+    this.indexRows(model, row, 'add');
   }
 
   private remove(model: string, row: Row): void {
     this.table(model).delete(row.id);
-    this.indexRow(this.indexes.get(model), row, 'remove');
+    this.indexRows(model, row, 'remove');
   }
 
   private assign(model: string, row: Row, values: Record<string, unknown>): void {
-    const index = this.indexes.get(model);
-    this.indexRow(index, row, 'remove');
+    this.indexRows(model, row, 'remove');
     Object.assign(row, values);
-    this.indexRow(index, row, 'add');
+    this.indexRows(model, row, 'add');
   }
 
   private changed(model: string, id: number, revert: () => void): void {
@@ -254,7 +270,8 @@ export class Database {
       ]),
     );
     this.sequences = new Map(Object.entries(snapshot.sequences));
-    for (const [model, index] of this.indexes) this.defineIndex(model, index.key);
+    for (const [model, indexes] of this.indexes)
+      for (const [name, index] of indexes) this.defineIndex(model, index.key, name);
     return snapshot.secrets;
   }
 

@@ -3,6 +3,19 @@
  * relations and the renames between versions 16 and 19 (see the Odoo reference in shared/).
  */
 
+import { decimalsOf } from './accounting.ts';
+import {
+  moveLineAmounts,
+  movePaymentState,
+  moveResidual,
+  moveTotals,
+  orderLineAmounts,
+  orderTotals,
+  paymentInvoices,
+  paymentReconciled,
+  taxPriceInclude,
+} from './finance.ts';
+
 export type OdooVersion = 16 | 17 | 18 | 19;
 
 export type FieldType =
@@ -23,9 +36,15 @@ export type FieldType =
 /** What computed fields and defaults may read. */
 export interface RecordView {
   readonly id: number;
+  readonly model: string;
+  readonly version: OdooVersion;
   get(field: string): unknown;
-  /** Records of a one2many, read through its inverse. */
+  /** Records of a one2many or many2many. */
   lines(field: string): RecordView[];
+  /** The record a many2one points at, if set. */
+  related(field: string): RecordView | undefined;
+  /** Another record, by model and id (company settings, seeded accounts). */
+  record(model: string, id: number): RecordView | undefined;
 }
 
 export interface FieldDef {
@@ -35,11 +54,17 @@ export interface FieldDef {
   readonly relation?: string;
   /** The many2one on `relation` that points back, for one2many fields. */
   readonly inverse?: string;
-  readonly selection?: readonly (readonly [string, string])[];
+  /** Which rows of the relation a one2many shows (Odoo's field domain, e.g. invoice lines). */
+  readonly rows?: (row: Record<string, unknown>) => boolean;
+  readonly selection?:
+    | readonly (readonly [string, string])[]
+    | ((version: OdooVersion) => readonly (readonly [string, string])[]);
   readonly default?: unknown | ((version: OdooVersion) => unknown);
   readonly readonly?: boolean;
   /** Computed on read, never stored. */
   readonly compute?: (record: RecordView) => unknown;
+  /** First version where `compute` applies; before it the field is stored. */
+  readonly computeSince?: OdooVersion;
   /** First version that has the field. */
   readonly since?: OdooVersion;
   /** First version that no longer has it. */
@@ -62,8 +87,8 @@ export interface ModelDef {
 const selection = (...values: string[]): [string, string][] =>
   values.map((v) => [v, v.replace(/_/g, ' ').replace(/^\w/, (c) => c.toUpperCase())]);
 
-const sum = (lines: RecordView[], field: string) =>
-  Math.round(lines.reduce((total, line) => total + Number(line.get(field) || 0), 0) * 100) / 100;
+/** Lines of an invoice's "Invoice lines" tab; the others are its tax and receivable lines. */
+const INVOICE_LINE_TYPES = new Set(['product', 'line_section', 'line_note']);
 
 const today = () => new Date().toISOString().slice(0, 10);
 const now = () => new Date().toISOString().slice(0, 19).replace('T', ' ');
@@ -84,7 +109,62 @@ export const MODELS: readonly ModelDef[] = [
       name: { type: 'char', string: 'Currency', required: true },
       symbol: { type: 'char', string: 'Symbol' },
       rounding: { type: 'float', string: 'Rounding Factor', default: 0.01 },
+      decimal_places: {
+        type: 'integer',
+        string: 'Decimal Places',
+        compute: (r) => decimalsOf(Number(r.get('rounding')) || 0.01),
+      },
       active: { type: 'boolean', string: 'Active', default: true },
+    },
+  },
+  {
+    name: 'res.currency.rate',
+    description: 'Currency Rate',
+    fields: {
+      name: { type: 'date', string: 'Date', required: true, default: today },
+      rate: { type: 'float', string: 'Technical Rate', default: 1 },
+      currency_id: {
+        type: 'many2one',
+        string: 'Currency',
+        relation: 'res.currency',
+        required: true,
+      },
+      company_id: { type: 'many2one', string: 'Company', relation: 'res.company' },
+    },
+  },
+  {
+    name: 'res.company',
+    description: 'Companies',
+    fields: {
+      name: { type: 'char', string: 'Company Name', required: true },
+      partner_id: { type: 'many2one', string: 'Partner', relation: 'res.partner' },
+      currency_id: { type: 'many2one', string: 'Currency', relation: 'res.currency' },
+      country_id: { type: 'many2one', string: 'Country', relation: 'res.country' },
+      tax_calculation_rounding_method: {
+        type: 'selection',
+        string: 'Tax Calculation Rounding Method',
+        selection: [
+          ['round_per_line', 'Round per Line'],
+          ['round_globally', 'Round Globally'],
+        ],
+        // 19 makes rounding per tax over the document the default (company.py).
+        default: (version: OdooVersion) => (version >= 19 ? 'round_globally' : 'round_per_line'),
+      },
+      account_price_include: {
+        type: 'selection',
+        string: 'Default Sales Price Include',
+        selection: [
+          ['tax_included', 'Tax Included'],
+          ['tax_excluded', 'Tax Excluded'],
+        ],
+        default: 'tax_excluded',
+        since: 18,
+      },
+      account_sale_tax_id: {
+        type: 'many2one',
+        string: 'Default Sale Tax',
+        relation: 'account.tax',
+      },
     },
   },
   {
@@ -93,12 +173,96 @@ export const MODELS: readonly ModelDef[] = [
     fields: { name: { type: 'char', string: 'Unit', required: true } },
   },
   {
+    name: 'account.account',
+    description: 'Account',
+    order: 'code',
+    fields: {
+      code: { type: 'char', string: 'Code', required: true },
+      name: { type: 'char', string: 'Account Name', required: true },
+      account_type: {
+        type: 'selection',
+        string: 'Type',
+        selection: selection(
+          'asset_receivable',
+          'asset_cash',
+          'asset_current',
+          'liability_payable',
+          'liability_current',
+          'income',
+          'expense',
+        ),
+        required: true,
+      },
+      reconcile: { type: 'boolean', string: 'Allow Reconciliation', default: false },
+    },
+  },
+  {
+    name: 'account.tax.group',
+    description: 'Tax Group',
+    fields: { name: { type: 'char', string: 'Name', required: true } },
+  },
+  {
     name: 'account.tax',
     description: 'Tax',
+    order: 'sequence',
     fields: {
       name: { type: 'char', string: 'Tax Name', required: true },
-      amount: { type: 'float', string: 'Amount' },
+      amount_type: {
+        type: 'selection',
+        string: 'Tax Computation',
+        selection: [
+          ['group', 'Group of Taxes'],
+          ['fixed', 'Fixed'],
+          ['percent', 'Percentage'],
+          ['division', 'Percentage Tax Included'],
+        ],
+        default: 'percent',
+        required: true,
+      },
+      amount: { type: 'float', string: 'Amount', default: 0 },
+      type_tax_use: {
+        type: 'selection',
+        string: 'Tax Type',
+        selection: selection('sale', 'purchase', 'none'),
+        default: 'sale',
+        required: true,
+      },
+      // Stored in 16/17; 18 computes it from the override below and the company default.
+      price_include: {
+        type: 'boolean',
+        string: 'Included in Price',
+        default: false,
+        compute: (r) => taxPriceInclude(r),
+        computeSince: 18,
+      },
+      price_include_override: {
+        type: 'selection',
+        string: 'Included in Price',
+        selection: [
+          ['tax_included', 'Tax Included'],
+          ['tax_excluded', 'Tax Excluded'],
+        ],
+        since: 18,
+      },
+      include_base_amount: { type: 'boolean', string: 'Affect Base of Subsequent Taxes' },
+      is_base_affected: {
+        type: 'boolean',
+        string: 'Base Affected by Previous Taxes',
+        default: true,
+      },
+      sequence: { type: 'integer', string: 'Sequence', default: 1 },
+      tax_group_id: { type: 'many2one', string: 'Tax Group', relation: 'account.tax.group' },
+      company_id: { type: 'many2one', string: 'Company', relation: 'res.company', default: 1 },
+      children_tax_ids: { type: 'many2many', string: 'Children Taxes', relation: 'account.tax' },
+      active: { type: 'boolean', string: 'Active', default: true },
     },
+    constraint: (r) =>
+      r.get('amount_type') !== 'group' && (r.lines('children_tax_ids') as RecordView[]).length > 0
+        ? 'Only a group of taxes may have children taxes.'
+        : r.get('amount_type') === 'group' &&
+            r.lines('children_tax_ids').some((c) => c.get('amount_type') === 'group')
+          ? 'Nested group of taxes are not allowed.'
+          : undefined,
   },
   {
     name: 'res.partner',
@@ -142,6 +306,21 @@ export const MODELS: readonly ModelDef[] = [
       r.get('type') === 'contact' && !r.get('name') ? 'Contacts require a name' : undefined,
   },
   {
+    name: 'product.pricelist',
+    description: 'Pricelist',
+    fields: {
+      name: { type: 'char', string: 'Pricelist Name', required: true },
+      currency_id: {
+        type: 'many2one',
+        string: 'Currency',
+        relation: 'res.currency',
+        required: true,
+      },
+      company_id: { type: 'many2one', string: 'Company', relation: 'res.company' },
+      active: { type: 'boolean', string: 'Active', default: true },
+    },
+  },
+  {
     name: 'product.template',
     description: 'Product',
     fields: {
@@ -166,11 +345,23 @@ export const MODELS: readonly ModelDef[] = [
       is_storable: { type: 'boolean', string: 'Track Inventory', default: false, since: 18 },
       sale_ok: { type: 'boolean', string: 'Can be Sold', default: true },
       active: { type: 'boolean', string: 'Active', default: true },
+      taxes_id: { type: 'many2many', string: 'Sales Taxes', relation: 'account.tax' },
       product_variant_ids: {
         type: 'one2many',
         string: 'Products',
         relation: 'product.product',
         inverse: 'product_tmpl_id',
+      },
+      product_variant_id: {
+        type: 'many2one',
+        string: 'Product',
+        relation: 'product.product',
+        compute: (r) => (r.get('product_variant_ids') as number[])[0] ?? false,
+      },
+      product_variant_count: {
+        type: 'integer',
+        string: '# Product Variants',
+        compute: (r) => (r.get('product_variant_ids') as number[]).length,
       },
     },
   },
@@ -205,6 +396,12 @@ export const MODELS: readonly ModelDef[] = [
         selection: selection('sale', 'purchase', 'cash', 'bank', 'general'),
         required: true,
       },
+      default_account_id: {
+        type: 'many2one',
+        string: 'Default Account',
+        relation: 'account.account',
+      },
+      currency_id: { type: 'many2one', string: 'Currency', relation: 'res.currency' },
     },
   },
   {
@@ -219,9 +416,15 @@ export const MODELS: readonly ModelDef[] = [
       state: {
         type: 'selection',
         string: 'Status',
-        selection: selection('draft', 'sent', 'sale', 'cancel'),
+        selection: (version) =>
+          version >= 17
+            ? selection('draft', 'sent', 'sale', 'cancel')
+            : selection('draft', 'sent', 'sale', 'done', 'cancel'),
         default: 'draft',
       },
+      locked: { type: 'boolean', string: 'Locked', default: false, since: 17 },
+      company_id: { type: 'many2one', string: 'Company', relation: 'res.company', default: 1 },
+      pricelist_id: { type: 'many2one', string: 'Pricelist', relation: 'product.pricelist' },
       currency_id: { type: 'many2one', string: 'Currency', relation: 'res.currency' },
       note: { type: 'html', string: 'Terms and conditions' },
       order_line: {
@@ -230,17 +433,29 @@ export const MODELS: readonly ModelDef[] = [
         relation: 'sale.order.line',
         inverse: 'order_id',
       },
+      invoice_ids: {
+        type: 'many2many',
+        string: 'Invoices',
+        relation: 'account.move',
+        compute: () => [],
+      },
       amount_untaxed: {
         type: 'monetary',
         string: 'Untaxed Amount',
         readonly: true,
-        compute: (r) => sum(r.lines('order_line'), 'price_subtotal'),
+        compute: (r) => orderTotals(r).untaxed,
+      },
+      amount_tax: {
+        type: 'monetary',
+        string: 'Taxes',
+        readonly: true,
+        compute: (r) => orderTotals(r).tax,
       },
       amount_total: {
         type: 'monetary',
         string: 'Total',
         readonly: true,
-        compute: (r) => sum(r.lines('order_line'), 'price_subtotal'),
+        compute: (r) => orderTotals(r).total,
       },
     },
   },
@@ -256,21 +471,49 @@ export const MODELS: readonly ModelDef[] = [
       },
       product_id: { type: 'many2one', string: 'Product', relation: 'product.product' },
       name: { type: 'text', string: 'Description' },
+      display_type: {
+        type: 'selection',
+        string: 'Display Type',
+        selection: selection('line_section', 'line_note'),
+      },
       product_uom_qty: { type: 'float', string: 'Quantity', default: 1 },
       price_unit: { type: 'float', string: 'Unit Price', default: 0 },
+      discount: { type: 'float', string: 'Discount (%)', default: 0 },
       product_uom: { type: 'many2one', string: 'Unit of Measure', relation: 'uom.uom', until: 19 },
       product_uom_id: { type: 'many2one', string: 'Unit', relation: 'uom.uom', since: 19 },
       tax_id: { type: 'many2many', string: 'Taxes', relation: 'account.tax', until: 19 },
       tax_ids: { type: 'many2many', string: 'Taxes', relation: 'account.tax', since: 19 },
+      currency_id: {
+        type: 'many2one',
+        string: 'Currency',
+        relation: 'res.currency',
+        compute: (r) => r.related('order_id')?.get('currency_id') ?? false,
+      },
       price_subtotal: {
         type: 'monetary',
         string: 'Subtotal',
         readonly: true,
-        compute: (r) =>
-          Math.round(
-            Number(r.get('product_uom_qty') || 0) * Number(r.get('price_unit') || 0) * 100,
-          ) / 100,
+        compute: (r) => orderLineAmounts(r).subtotal,
       },
+      price_tax: {
+        type: 'float',
+        string: 'Total Tax',
+        readonly: true,
+        compute: (r) => orderLineAmounts(r).tax,
+      },
+      price_total: {
+        type: 'monetary',
+        string: 'Total',
+        readonly: true,
+        compute: (r) => orderLineAmounts(r).total,
+      },
+    },
+  },
+  {
+    name: 'sale.order.cancel',
+    description: 'Sales Order Cancel',
+    fields: {
+      order_id: { type: 'many2one', string: 'Sale order', relation: 'sale.order', required: true },
     },
   },
   {
@@ -301,36 +544,68 @@ export const MODELS: readonly ModelDef[] = [
         required: true,
       },
       partner_id: { type: 'many2one', string: 'Partner', relation: 'res.partner' },
+      company_id: { type: 'many2one', string: 'Company', relation: 'res.company', default: 1 },
       journal_id: { type: 'many2one', string: 'Journal', relation: 'account.journal' },
       currency_id: { type: 'many2one', string: 'Currency', relation: 'res.currency' },
       date: { type: 'date', string: 'Date', default: today },
       invoice_date: { type: 'date', string: 'Invoice/Bill Date' },
+      invoice_date_due: { type: 'date', string: 'Due Date' },
       ref: { type: 'char', string: 'Reference' },
       payment_reference: { type: 'char', string: 'Payment Reference' },
       invoice_origin: { type: 'char', string: 'Origin' },
+      reversed_entry_id: { type: 'many2one', string: 'Reversal of', relation: 'account.move' },
+      payment_id: { type: 'many2one', string: 'Payment', relation: 'account.payment' },
       invoice_line_ids: {
         type: 'one2many',
         string: 'Invoice lines',
+        relation: 'account.move.line',
+        inverse: 'move_id',
+        rows: (row) => INVOICE_LINE_TYPES.has(String(row.display_type)),
+      },
+      line_ids: {
+        type: 'one2many',
+        string: 'Journal Items',
         relation: 'account.move.line',
         inverse: 'move_id',
       },
       payment_state: {
         type: 'selection',
         string: 'Payment Status',
-        selection: selection('not_paid', 'in_payment', 'paid', 'partial', 'reversed'),
-        default: 'not_paid',
+        selection: (version) =>
+          selection(
+            'not_paid',
+            'in_payment',
+            'paid',
+            'partial',
+            'reversed',
+            'invoicing_legacy',
+            ...(version >= 18 ? ['blocked'] : []),
+          ),
+        compute: (r) => movePaymentState(r),
       },
       amount_untaxed: {
         type: 'monetary',
         string: 'Untaxed Amount',
         readonly: true,
-        compute: (r) => sum(r.lines('invoice_line_ids'), 'price_subtotal'),
+        compute: (r) => moveTotals(r).untaxed,
+      },
+      amount_tax: {
+        type: 'monetary',
+        string: 'Tax',
+        readonly: true,
+        compute: (r) => moveTotals(r).tax,
       },
       amount_total: {
         type: 'monetary',
         string: 'Total',
         readonly: true,
-        compute: (r) => sum(r.lines('invoice_line_ids'), 'price_subtotal'),
+        compute: (r) => moveTotals(r).total,
+      },
+      amount_residual: {
+        type: 'monetary',
+        string: 'Amount Due',
+        readonly: true,
+        compute: (r) => moveResidual(r),
       },
     },
   },
@@ -344,17 +619,110 @@ export const MODELS: readonly ModelDef[] = [
         relation: 'account.move',
         required: true,
       },
+      display_type: {
+        type: 'selection',
+        string: 'Display Type',
+        selection: selection(
+          'product',
+          'cogs',
+          'tax',
+          'discount',
+          'rounding',
+          'payment_term',
+          'line_section',
+          'line_note',
+          'epd',
+        ),
+        default: 'product',
+      },
+      account_id: { type: 'many2one', string: 'Account', relation: 'account.account' },
+      account_type: {
+        type: 'selection',
+        string: 'Internal Type',
+        selection: selection(
+          'asset_receivable',
+          'asset_cash',
+          'asset_current',
+          'liability_payable',
+          'liability_current',
+          'income',
+          'expense',
+        ),
+        compute: (r) => r.related('account_id')?.get('account_type') ?? false,
+      },
+      partner_id: { type: 'many2one', string: 'Partner', relation: 'res.partner' },
+      currency_id: { type: 'many2one', string: 'Currency', relation: 'res.currency' },
       product_id: { type: 'many2one', string: 'Product', relation: 'product.product' },
       name: { type: 'char', string: 'Label' },
       quantity: { type: 'float', string: 'Quantity', default: 1 },
       price_unit: { type: 'float', string: 'Unit Price', default: 0 },
+      discount: { type: 'float', string: 'Discount (%)', default: 0 },
+      tax_ids: { type: 'many2many', string: 'Taxes', relation: 'account.tax' },
+      tax_line_id: { type: 'many2one', string: 'Originator Tax', relation: 'account.tax' },
+      debit: { type: 'monetary', string: 'Debit', default: 0 },
+      credit: { type: 'monetary', string: 'Credit', default: 0 },
+      balance: { type: 'monetary', string: 'Balance', default: 0 },
+      amount_currency: { type: 'monetary', string: 'Amount in Currency', default: 0 },
+      amount_residual: { type: 'monetary', string: 'Residual Amount', default: 0, readonly: true },
+      amount_residual_currency: {
+        type: 'monetary',
+        string: 'Residual Amount in Currency',
+        default: 0,
+        readonly: true,
+      },
+      reconciled: { type: 'boolean', string: 'Reconciled', default: false, readonly: true },
+      payment_id: { type: 'many2one', string: 'Originator Payment', relation: 'account.payment' },
+      parent_state: {
+        type: 'selection',
+        string: 'Status',
+        selection: selection('draft', 'posted', 'cancel'),
+        compute: (r) => r.related('move_id')?.get('state') ?? false,
+      },
+      matched_debit_ids: {
+        type: 'one2many',
+        string: 'Matched Debits',
+        relation: 'account.partial.reconcile',
+        inverse: 'credit_move_id',
+      },
+      matched_credit_ids: {
+        type: 'one2many',
+        string: 'Matched Credits',
+        relation: 'account.partial.reconcile',
+        inverse: 'debit_move_id',
+      },
       price_subtotal: {
         type: 'monetary',
         string: 'Subtotal',
         readonly: true,
-        compute: (r) =>
-          Math.round(Number(r.get('quantity') || 0) * Number(r.get('price_unit') || 0) * 100) / 100,
+        compute: (r) => moveLineAmounts(r).subtotal,
       },
+      price_total: {
+        type: 'monetary',
+        string: 'Total',
+        readonly: true,
+        compute: (r) => moveLineAmounts(r).total,
+      },
+    },
+  },
+  {
+    name: 'account.partial.reconcile',
+    description: 'Partial Reconcile',
+    fields: {
+      debit_move_id: {
+        type: 'many2one',
+        string: 'Debit',
+        relation: 'account.move.line',
+        required: true,
+      },
+      credit_move_id: {
+        type: 'many2one',
+        string: 'Credit',
+        relation: 'account.move.line',
+        required: true,
+      },
+      amount: { type: 'monetary', string: 'Amount', default: 0 },
+      debit_amount_currency: { type: 'monetary', string: 'Debit Amount in Currency', default: 0 },
+      credit_amount_currency: { type: 'monetary', string: 'Credit Amount in Currency', default: 0 },
     },
   },
   {
@@ -362,6 +730,7 @@ export const MODELS: readonly ModelDef[] = [
     description: 'Payments',
     fields: {
       name: { type: 'char', string: 'Number', default: '/' },
+      move_id: { type: 'many2one', string: 'Journal Entry', relation: 'account.move' },
       payment_type: {
         type: 'selection',
         string: 'Payment Type',
@@ -380,6 +749,7 @@ export const MODELS: readonly ModelDef[] = [
       amount: { type: 'monetary', string: 'Amount', default: 0 },
       currency_id: { type: 'many2one', string: 'Currency', relation: 'res.currency' },
       journal_id: { type: 'many2one', string: 'Journal', relation: 'account.journal' },
+      company_id: { type: 'many2one', string: 'Company', relation: 'res.company', default: 1 },
       date: { type: 'date', string: 'Date', required: true, default: today },
       memo: { type: 'char', string: 'Memo', since: 18 },
       ref: { type: 'char', string: 'Reference', until: 18 },
@@ -387,17 +757,67 @@ export const MODELS: readonly ModelDef[] = [
       state: {
         type: 'selection',
         string: 'Status',
-        selection: selection(
-          'draft',
-          'in_process',
-          'paid',
-          'canceled',
-          'rejected',
-          'posted',
-          'cancel',
-        ),
+        selection: (version) =>
+          version >= 18
+            ? selection('draft', 'in_process', 'paid', 'canceled', 'rejected')
+            : selection('draft', 'posted', 'cancel'),
         default: 'draft',
       },
+      is_reconciled: {
+        type: 'boolean',
+        string: 'Is Reconciled',
+        compute: (r) => paymentReconciled(r),
+      },
+      reconciled_invoice_ids: {
+        type: 'many2many',
+        string: 'Reconciled Invoices',
+        relation: 'account.move',
+        compute: (r) => paymentInvoices(r),
+      },
+    },
+    constraint: (r) =>
+      Number(r.get('amount')) < 0 ? 'The payment amount cannot be negative.' : undefined,
+  },
+  {
+    name: 'account.payment.register',
+    description: 'Pay',
+    fields: {
+      line_ids: { type: 'many2many', string: 'Journal items', relation: 'account.move.line' },
+      journal_id: { type: 'many2one', string: 'Journal', relation: 'account.journal' },
+      amount: { type: 'monetary', string: 'Amount' },
+      currency_id: { type: 'many2one', string: 'Currency', relation: 'res.currency' },
+      payment_date: { type: 'date', string: 'Payment Date', default: today },
+      communication: { type: 'char', string: 'Memo' },
+      partner_id: { type: 'many2one', string: 'Customer/Vendor', relation: 'res.partner' },
+      payment_type: {
+        type: 'selection',
+        string: 'Payment Type',
+        selection: selection('outbound', 'inbound'),
+      },
+      partner_type: {
+        type: 'selection',
+        string: 'Partner Type',
+        selection: selection('customer', 'supplier'),
+      },
+      group_payment: { type: 'boolean', string: 'Group Payments', default: true },
+    },
+  },
+  {
+    name: 'account.move.reversal',
+    description: 'Account Move Reversal',
+    fields: {
+      move_ids: { type: 'many2many', string: 'Moves', relation: 'account.move' },
+      reason: { type: 'char', string: 'Reason' },
+      date: { type: 'date', string: 'Reversal date', default: today },
+      journal_id: { type: 'many2one', string: 'Use Specific Journal', relation: 'account.journal' },
+      refund_method: {
+        type: 'selection',
+        string: 'Credit Method',
+        selection: selection('refund', 'cancel', 'modify'),
+        default: 'refund',
+        until: 17,
+      },
+      new_move_ids: { type: 'many2many', string: 'New Moves', relation: 'account.move' },
     },
   },
   {
@@ -463,7 +883,14 @@ export function fieldsOf(model: ModelDef, version: OdooVersion): Record<string, 
       (field.since === undefined || version >= field.since) &&
       (field.until === undefined || version < field.until)
     ) {
-      fields[name] = field;
+      const { compute, computeSince, selection, ...rest } = field;
+      fields[name] = {
+        ...rest,
+        ...(compute && (computeSince === undefined || version >= computeSince) ? { compute } : {}),
+        ...(selection
+          ? { selection: typeof selection === 'function' ? selection(version) : selection }
+          : {}),
+      };
     }
   }
   return fields;
@@ -478,3 +905,8 @@ export const PRODUCT_DELEGATED = new Set([
   'is_storable',
   'sale_ok',
 ]);
+
+/** A field's selection values (resolved per version by `fieldsOf`). */
+export function selectionOf(field: FieldDef): readonly (readonly [string, string])[] {
+  return typeof field.selection === 'function' ? [] : (field.selection ?? []);
+}

@@ -16,13 +16,35 @@ import {
   validationError,
 } from './exceptions.ts';
 import {
+  afterPaymentCreate,
+  afterWrite,
+  assignOutstandingLine,
+  type Books,
+  cancelMoves,
+  cancelOrders,
+  computeAllPublic,
+  confirmOrders,
+  createDefaults,
+  createPayments,
+  draftOrders,
+  paymentRegisterDefaults,
+  postMoves,
+  postPayments,
+  reconcileLines,
+  resetMovesToDraft,
+  reversalDefaults,
+  reverseMoves,
+} from './finance.ts';
+import {
   type FieldDef,
   fieldsOf,
+  MODELS,
   type ModelDef,
   modelDef,
   type OdooVersion,
   PRODUCT_DELEGATED,
   type RecordView,
+  selectionOf,
 } from './models.ts';
 
 export type Operation = 'read' | 'write' | 'create' | 'unlink';
@@ -91,6 +113,64 @@ export const METHODS: Record<
     models: ['account.move', 'account.payment'],
   },
   action_confirm: { params: [], records: true, operation: 'write', models: ['sale.order'] },
+  action_cancel: {
+    params: [],
+    records: true,
+    operation: 'write',
+    models: ['sale.order', 'sale.order.cancel'],
+  },
+  action_draft: { params: [], records: true, operation: 'write', models: ['sale.order'] },
+  button_cancel: { params: [], records: true, operation: 'write', models: ['account.move'] },
+  button_draft: { params: [], records: true, operation: 'write', models: ['account.move'] },
+  js_assign_outstanding_line: {
+    params: ['line_id'],
+    records: true,
+    operation: 'write',
+    models: ['account.move'],
+  },
+  reconcile: { params: [], records: true, operation: 'write', models: ['account.move.line'] },
+  action_create_payments: {
+    params: [],
+    records: true,
+    operation: 'write',
+    models: ['account.payment.register'],
+  },
+  reverse_moves: {
+    params: ['is_modify'],
+    records: true,
+    operation: 'write',
+    models: ['account.move.reversal'],
+  },
+  refund_moves: {
+    params: [],
+    records: true,
+    operation: 'write',
+    models: ['account.move.reversal'],
+    since: 17,
+  },
+  modify_moves: {
+    params: [],
+    records: true,
+    operation: 'write',
+    models: ['account.move.reversal'],
+    since: 17,
+  },
+  compute_all: {
+    params: [
+      'price_unit',
+      'currency',
+      'quantity',
+      'product',
+      'partner',
+      'is_refund',
+      'handle_price_include',
+      'include_caba_tags',
+      'fixed_multiplicator',
+    ],
+    records: true,
+    operation: 'read',
+    models: ['account.tax'],
+  },
   change_password: {
     params: ['old_passwd', 'new_passwd'],
     records: false,
@@ -134,24 +214,50 @@ export interface OrmOptions {
 }
 
 export class Orm {
+  private readonly fieldCache = new Map<string, Record<string, FieldDef>>();
+
   constructor(
     readonly db: Database,
     readonly users: Map<number, UserAccount>,
     readonly options: OrmOptions,
-  ) {}
+  ) {
+    // Lines by their parent, so reading an order's lines costs its lines, not the table.
+    for (const model of MODELS)
+      for (const field of Object.values(model.fields))
+        if (field.type === 'one2many' && field.relation && field.inverse) {
+          const inverse = field.inverse;
+          if (!db.hasIndex(field.relation, inverse))
+            db.defineIndex(
+              field.relation,
+              (row) => (typeof row[inverse] === 'number' ? String(row[inverse]) : undefined),
+              inverse,
+            );
+        }
+    if (!db.hasIndex('ir.model.data', 'record'))
+      db.defineIndex(
+        'ir.model.data',
+        (row) => `${String(row.model)},${String(row.res_id)}`,
+        'record',
+      );
+  }
 
   get version(): OdooVersion {
     return this.options.version;
   }
 
   fields(model: ModelDef): Record<string, FieldDef> {
-    const own = fieldsOf(model, this.version);
-    if (model.name !== 'product.product') return own;
-    const template = modelDef('product.template') as ModelDef;
-    const delegated = Object.entries(fieldsOf(template, this.version)).filter(([name]) =>
-      PRODUCT_DELEGATED.has(name),
-    );
-    return { ...Object.fromEntries(delegated), ...own };
+    const cached = this.fieldCache.get(model.name);
+    if (cached) return cached;
+    let fields = fieldsOf(model, this.version);
+    if (model.name === 'product.product') {
+      const template = modelDef('product.template') as ModelDef;
+      const delegated = Object.entries(fieldsOf(template, this.version)).filter(([name]) =>
+        PRODUCT_DELEGATED.has(name),
+      );
+      fields = { ...Object.fromEntries(delegated), ...fields };
+    }
+    this.fieldCache.set(model.name, fields);
+    return fields;
   }
 
   model(name: string): ModelDef {
@@ -239,8 +345,23 @@ class Environment {
     return this.orm.db;
   }
 
-  private other(model: string): Environment {
-    return new Environment(this.orm, this.orm.model(model), this.uid, this.context);
+  private other(model: string, context = this.context): Environment {
+    return new Environment(this.orm, this.orm.model(model), this.uid, context);
+  }
+
+  /** The ORM as the finance workflow sees it, acting in this call's context. */
+  private books(context = this.context): Books {
+    return {
+      version: this.orm.version,
+      context,
+      view: (model, id) => this.other(model).view(id),
+      create: (model, vals) => this.other(model, context).create(vals),
+      write: (model, id, vals) => this.other(model, context).write(id, vals),
+      unlink: (model, id) => this.other(model).unlink(id),
+      store: (model, id, values) => this.db.update(model, id, values),
+      next: (sequence) => this.db.next(sequence),
+      search: (model, domain, limit) => this.other(model).search(domain, 0, limit, undefined),
+    };
   }
 
   checkAccess(operation: Operation): void {
@@ -325,12 +446,56 @@ class Environment {
       }
       case 'action_post':
         this.requireExisting(ids);
-        for (const id of ids) this.post(id);
-        return true;
+        return this.def.name === 'account.move'
+          ? postMoves(this.books(), ids)
+          : postPayments(this.books(), ids);
       case 'action_confirm':
         this.requireExisting(ids);
-        for (const id of ids) this.db.update(this.def.name, id, { state: 'sale' });
-        return true;
+        return confirmOrders(this.books(), ids);
+      case 'action_cancel':
+        this.requireExisting(ids);
+        if (this.def.name === 'sale.order') return cancelOrders(this.books(), ids);
+        return cancelOrders(
+          this.books({ ...this.context, disable_cancel_warning: true }),
+          ids.map((id) => Number(this.value(id, 'order_id'))),
+        );
+      case 'action_draft':
+        this.requireExisting(ids);
+        return draftOrders(this.books(), ids);
+      case 'button_cancel':
+        this.requireExisting(ids);
+        return cancelMoves(this.books(), ids);
+      case 'button_draft':
+        this.requireExisting(ids);
+        return resetMovesToDraft(this.books(), ids);
+      case 'js_assign_outstanding_line':
+        this.requireExisting(ids);
+        this.requireSingleton(ids);
+        return assignOutstandingLine(this.books(), ids[0] as number, p.line_id);
+      case 'reconcile':
+        this.requireExisting(ids);
+        return reconcileLines(this.books(), ids);
+      case 'action_create_payments':
+        this.requireExisting(ids);
+        this.requireSingleton(ids);
+        return createPayments(this.books(), ids[0] as number);
+      case 'reverse_moves':
+      case 'refund_moves':
+      case 'modify_moves': {
+        this.requireExisting(ids);
+        this.requireSingleton(ids);
+        const wizard = ids[0] as number;
+        const mode =
+          method === 'modify_moves' || (method === 'reverse_moves' && p.is_modify === true)
+            ? 'modify'
+            : method === 'reverse_moves' && this.orm.version < 17
+              ? (String(this.value(wizard, 'refund_method') || 'refund') as 'refund')
+              : 'refund';
+        return reverseMoves(this.books(), wizard, mode);
+      }
+      case 'compute_all':
+        this.requireExisting(ids);
+        return computeAllPublic(this.books(), ids, p);
       case 'change_password':
         return this.changePassword(p.old_passwd, p.new_passwd);
       case 'context_get':
@@ -351,6 +516,11 @@ class Environment {
 
   private row(id: number): Row | undefined {
     return this.db.table(this.def.name).get(id);
+  }
+
+  private requireSingleton(ids: number[]): void {
+    if (ids.length !== 1)
+      throw pythonError('ValueError', `Expected singleton: ${this.def.name}(${ids.join(', ')},)`);
   }
 
   private requireExisting(ids: number[]): void {
@@ -375,11 +545,11 @@ class Environment {
     }
     if (field.compute) return field.compute(this.view(id));
     if (field.type === 'one2many') {
-      const inverse = field.inverse as string;
-      return [...this.db.table(field.relation as string).values()]
-        .filter((r) => r[inverse] === id)
-        .map((r) => r.id)
-        .sort((a, b) => a - b);
+      const relation = field.relation as string;
+      const table = this.db.table(relation);
+      const lines = this.db.lookup(relation, String(id), field.inverse as string);
+      const shown = field.rows ? lines.filter((l) => field.rows?.(table.get(l) ?? {})) : lines;
+      return shown.sort((a, b) => a - b);
     }
     return row[name] ?? (field.type === 'many2many' ? [] : false);
   }
@@ -387,12 +557,24 @@ class Environment {
   view(id: number): RecordView {
     return {
       id,
+      model: this.def.name,
+      version: this.orm.version,
       get: (field) => this.value(id, field),
       lines: (field) => {
         const relation = this.fields[field]?.relation as string;
         const other = this.other(relation);
-        return (this.value(id, field) as number[]).map((lineId) => other.view(lineId));
+        const value = this.value(id, field);
+        return (Array.isArray(value) ? value : []).map((lineId) => other.view(Number(lineId)));
       },
+      related: (field) => {
+        const relation = this.fields[field]?.relation;
+        const value = this.value(id, field);
+        return relation && typeof value === 'number' && value > 0
+          ? this.other(relation).view(value)
+          : undefined;
+      },
+      record: (model, other) =>
+        this.db.table(model).has(other) ? this.other(model).view(other) : undefined,
     };
   }
 
@@ -503,9 +685,7 @@ class Environment {
             ? [this.value(id, 'parent_id')].filter(
                 (v): v is number => typeof v === 'number' && v > 0,
               )
-            : [...this.db.table(this.def.name).values()]
-                .filter((r) => r.parent_id === id)
-                .map((r) => r.id);
+            : this.db.lookup(this.def.name, String(id), 'parent_id');
         for (const r of related) if (!found.has(r)) found.add(r) && next.push(r);
       }
       frontier = next;
@@ -590,7 +770,7 @@ class Environment {
         readonly: Boolean(field.readonly || field.compute),
         store: !field.compute,
         ...(field.relation ? { relation: field.relation } : {}),
-        ...(field.selection ? { selection: field.selection } : {}),
+        ...(field.selection ? { selection: selectionOf(field) } : {}),
       };
       result[name] = wanted
         ? Object.fromEntries(Object.entries(description).filter(([k]) => wanted.has(k)))
@@ -661,7 +841,7 @@ class Environment {
       }
       case 'selection': {
         if (value === false) return false;
-        if (!field.selection?.some(([v]) => v === value)) {
+        if (!selectionOf(field).some(([v]) => v === value)) {
           throw pythonError(
             'ValueError',
             `Wrong value for ${this.def.name}.${name}: ${pyRepr(value)}`,
@@ -751,6 +931,10 @@ class Environment {
 
   create(vals: Record<string, unknown>): number {
     if (this.def.name === 'product.product') return this.createProduct(vals);
+    // Wizards take their defaults from the records in the context (default_get).
+    if (this.def.name === 'account.payment.register')
+      vals = paymentRegisterDefaults(this.books(), vals);
+    if (this.def.name === 'account.move.reversal') vals = reversalDefaults(this.books(), vals);
     const { plain, relations } = this.splitVals(vals);
     const id = this.db.next(`${this.def.name}.id`);
     const row: Row = { id };
@@ -764,28 +948,20 @@ class Environment {
       }
     }
     this.applyCreateDefaults(row);
+    createDefaults(this.books(), this.def.name, row, vals);
     this.db.insert(this.def.name, row);
     for (const [name, field, value] of relations) this.applyCommands(id, name, field, value);
     this.checkRecord(id);
+    // product.template.create makes its variant (`_create_variant_ids`), unless told not to.
+    if (this.def.name === 'product.template' && !this.context.create_product_product)
+      this.other('product.product').createProduct({ product_tmpl_id: id });
+    if (this.def.name === 'account.payment') afterPaymentCreate(this.books(), id);
     return id;
   }
 
   private applyCreateDefaults(row: Row): void {
     if (this.def.name === 'sale.order' && row.name === 'New')
       row.name = `S${pad(this.db.next('sale.order.name'))}`;
-    if (
-      this.def.name === 'account.move' &&
-      !row.journal_id &&
-      String(row.move_type).startsWith('out_')
-    ) {
-      row.journal_id = this.findJournal('sale');
-    }
-    if (this.def.name === 'account.payment' && !row.journal_id)
-      row.journal_id = this.findJournal('bank');
-  }
-
-  private findJournal(type: string): number | false {
-    return [...this.db.table('account.journal').values()].find((j) => j.type === type)?.id ?? false;
   }
 
   private createProduct(vals: Record<string, unknown>): number {
@@ -793,7 +969,12 @@ class Environment {
     const template: Record<string, unknown> = {};
     for (const [name, value] of Object.entries(vals))
       (PRODUCT_DELEGATED.has(name) ? template : own)[name] = value;
-    if (!own.product_tmpl_id) own.product_tmpl_id = this.other('product.template').create(template);
+    // The template comes first and must not make a variant of its own (`_inherits` create).
+    if (!own.product_tmpl_id)
+      own.product_tmpl_id = this.other('product.template', {
+        ...this.context,
+        create_product_product: true,
+      }).create(template);
     else if (Object.keys(template).length > 0)
       this.other('product.template').write(Number(own.product_tmpl_id), template);
     const { plain } = this.splitVals(own);
@@ -822,6 +1003,7 @@ class Environment {
     const { plain, relations } = this.splitVals(vals);
     this.db.update(this.def.name, id, plain);
     for (const [name, field, value] of relations) this.applyCommands(id, name, field, value);
+    afterWrite(this.books(), this.def.name, id, vals);
     this.checkRecord(id);
   }
 
@@ -842,10 +1024,8 @@ class Environment {
     this.db.delete(this.def.name, id);
     // As Odoo's BaseModel.unlink does, the record's external ids go with it.
     if (this.def.name !== 'ir.model.data') {
-      const references = this.db.table('ir.model.data');
-      for (const reference of [...references.values()])
-        if (reference.model === this.def.name && Number(reference.res_id) === id)
-          this.db.delete('ir.model.data', reference.id);
+      for (const reference of this.db.lookup('ir.model.data', `${this.def.name},${id}`, 'record'))
+        this.db.delete('ir.model.data', reference);
     }
   }
 
@@ -923,31 +1103,6 @@ class Environment {
             `Unknown x2many command ${pyRepr(code)} for ${this.def.name}.${name}`,
           );
       }
-    }
-  }
-
-  private post(id: number): void {
-    const year = new Date().getUTCFullYear();
-    if (this.def.name === 'account.move') {
-      const row = this.row(id) as Row;
-      if (row.state === 'posted') throw userError('The entry is already posted.');
-      if ((this.value(id, 'invoice_line_ids') as number[]).length === 0)
-        throw userError('You need to add a line before posting.');
-      const prefix =
-        row.move_type === 'out_invoice' ? 'INV' : row.move_type === 'out_refund' ? 'RINV' : 'MISC';
-      this.db.update('account.move', id, {
-        state: 'posted',
-        name: `${prefix}/${year}/${pad(this.db.next(`move.${prefix}`))}`,
-      });
-    } else {
-      const journal = this.row(id)?.journal_id;
-      const code = journal
-        ? String(this.db.table('account.journal').get(Number(journal))?.code ?? 'BNK1')
-        : 'BNK1';
-      this.db.update('account.payment', id, {
-        state: this.orm.version >= 18 ? 'in_process' : 'posted',
-        name: `P${code}/${year}/${pad(this.db.next(`payment.${code}`))}`,
-      });
     }
   }
 
@@ -1320,7 +1475,7 @@ class Importer {
           );
         return text;
       case 'selection': {
-        const found = field.selection?.find(
+        const found = selectionOf(field).find(
           ([value, label]) => value === text || label.toLowerCase() === text.toLowerCase(),
         );
         if (!found)

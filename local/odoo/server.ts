@@ -27,7 +27,7 @@ import {
 import { type JournalOptions, OdooJournal } from './journal.ts';
 import type { OdooVersion } from './models.ts';
 import { METHODS, type Operation, Orm, type RowFault, type UserAccount } from './orm.ts';
-import { seedDatabase } from './seed.ts';
+import { seedDatabase, seedReferenceData } from './seed.ts';
 import { encodeFault, encodeResponse, parseMethodCall, XmlRpcParseError } from './xmlrpc.ts';
 
 export interface OdooEmulatorOptions {
@@ -59,6 +59,12 @@ export interface OdooEmulatorOptions {
    */
   readonly requestLimitMs?: number;
   readonly faults?: FaultPlan;
+  /**
+   * Currencies active besides the company's (EUR on 16, USD on 17+). A fresh Odoo activates only
+   * the company currency; Odoo refuses to post a document in an inactive one.
+   * @default ['EUR', 'USD']
+   */
+  readonly activeCurrencies?: readonly string[];
 }
 
 /** A call killed at the request time limit, as Odoo kills the worker running it. */
@@ -93,9 +99,19 @@ export interface OdooEmulator {
 export const INTEGRATION_ACCESS: Record<string, Operation[]> = {
   'res.country': ['read'],
   'res.currency': ['read'],
+  'res.currency.rate': ['read'],
+  'res.company': ['read'],
   'uom.uom': ['read'],
+  'account.account': ['read'],
   'account.tax': ['read'],
+  'account.tax.group': ['read'],
   'account.journal': ['read'],
+  'product.pricelist': ['read'],
+  'account.partial.reconcile': ['read'],
+  // Wizards: transient records the user creates and runs.
+  'account.payment.register': ['read', 'write', 'create'],
+  'account.move.reversal': ['read', 'write', 'create'],
+  'sale.order.cancel': ['read', 'write', 'create'],
   'res.partner': ['read', 'write', 'create'],
   'product.template': ['read', 'write', 'create'],
   'product.product': ['read', 'write', 'create'],
@@ -116,6 +132,16 @@ const WRITE_METHODS = new Set([
   'load',
   'action_post',
   'action_confirm',
+  'action_cancel',
+  'action_draft',
+  'button_cancel',
+  'button_draft',
+  'js_assign_outstanding_line',
+  'reconcile',
+  'action_create_payments',
+  'reverse_moves',
+  'refund_moves',
+  'modify_moves',
 ]);
 /** Calls that change credentials: saved like writes, but not failed by `failWrites`. */
 const CREDENTIAL_METHODS = new Set(['change_password', 'generate', 'revoke']);
@@ -164,7 +190,11 @@ export async function startOdooEmulator(options: OdooEmulatorOptions = {}): Prom
       access: INTEGRATION_ACCESS,
     });
     const orm = new Orm(db, users, { version, programmaticApiKeys: true });
-    db.transaction(() => seedDatabase(orm, admin.uid, [admin, integration]));
+    db.transaction(() =>
+      seedDatabase(orm, admin.uid, [admin, integration], {
+        ...(options.activeCurrencies ? { activeCurrencies: options.activeCurrencies } : {}),
+      }),
+    );
   }
   const journal = snapshot
     ? OdooJournal.open(snapshot, db, () => [...users.values()], options.journal)
@@ -173,6 +203,13 @@ export async function startOdooEmulator(options: OdooEmulatorOptions = {}): Prom
     version,
     programmaticApiKeys: options.programmaticApiKeys ?? true,
   });
+  // A snapshot from an older emulator gains the reference data it lacks (all countries, ...).
+  if (snapshot && users.has(admin.uid))
+    db.transaction(() =>
+      seedReferenceData(orm, admin.uid, {
+        ...(options.activeCurrencies ? { activeCurrencies: options.activeCurrencies } : {}),
+      }),
+    );
   const faults = new Faults(
     options.faults ? parseFaultPlan(options.faults) : {},
     options.requestLimitMs,

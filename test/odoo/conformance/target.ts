@@ -12,6 +12,11 @@ export interface ConformanceTarget {
   /** Password when known, else the API key. */
   readonly password: string;
   readonly apiKey?: string;
+  /**
+   * A user who may create reference data (taxes, pricelists): ODOO_ADMIN_LOGIN and
+   * ODOO_ADMIN_PASSWORD against a real Odoo (default: the user above), the emulator's admin.
+   */
+  readonly admin: { readonly login: string; readonly password: string };
   readonly version: number;
   readonly emulated: boolean;
   stop(): Promise<void>;
@@ -29,6 +34,10 @@ export async function conformanceTarget(): Promise<ConformanceTarget> {
       login: process.env.ODOO_LOGIN ?? '',
       password,
       apiKey: process.env.ODOO_API_KEY,
+      admin: {
+        login: process.env.ODOO_ADMIN_LOGIN ?? process.env.ODOO_LOGIN ?? '',
+        password: process.env.ODOO_ADMIN_PASSWORD ?? password,
+      },
       version,
       emulated: false,
       stop: async () => {},
@@ -42,6 +51,7 @@ export async function conformanceTarget(): Promise<ConformanceTarget> {
     login: emulator.integration.login,
     password: emulator.integration.password,
     apiKey: emulator.integration.apiKey,
+    admin: { login: emulator.admin.login, password: emulator.admin.password },
     version,
     emulated: true,
     stop: () => emulator.stop(),
