@@ -4,6 +4,7 @@ import { registerContractsCommand } from './commands/contracts.ts';
 import { registerLineageCommand } from './commands/lineage.ts';
 import { registerLocalCommand } from './commands/local.ts';
 import { registerReconcileCommand } from './commands/reconcile.ts';
+import { registerReferenceCommand } from './commands/reference.ts';
 import { registerReplayCommand } from './commands/replay.ts';
 
 const program = new Command('spine')
@@ -22,6 +23,7 @@ registerContractsCommand(program);
 registerLocalCommand(program);
 registerLineageCommand(program);
 registerReconcileCommand(program);
+registerReferenceCommand(program);
 registerReplayCommand(program);
 
 try {

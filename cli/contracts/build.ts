@@ -34,7 +34,12 @@ export function buildContracts(
   const lint = lintContracts(sources);
   if (hasErrors(lint.findings) || !lint.flows)
     return { ok: false, findings: lint.findings, written: [] };
-  const { registry, validatorsSource } = compileRegistry(lint.contracts, lint.flows, sources);
+  const { registry, validatorsSource } = compileRegistry(
+    lint.contracts,
+    lint.flows,
+    sources,
+    lint.reference,
+  );
   if (options.write === false) return { ok: true, findings: lint.findings, registry, written: [] };
 
   const dir = join(sources.root, COMPILED_DIR);

@@ -7,6 +7,7 @@ import type { Finding } from './findings.ts';
 import { hasErrors } from './findings.ts';
 import { lintContracts } from './lint.ts';
 import type { ContractSources } from './project.ts';
+import { referenceChanges } from './reference-compat.ts';
 import { diffSchemas, type SchemaChange } from './schema-diff.ts';
 import type { SourceDocument } from './source-document.ts';
 
@@ -301,6 +302,8 @@ export function checkContracts(base: ContractSources, head: ContractSources): Co
       });
     }
   }
+
+  changes.push(...referenceChanges(base.reference, head.reference, [...headContracts.values()]));
 
   const findings = headLint.findings.filter((f) => f.severity === 'error');
   const breaking = changes.filter((c) => c.severity === 'break').length;

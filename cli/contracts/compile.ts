@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import standaloneCode from 'ajv/dist/standalone/index.js';
 import type {
   CompiledContract,
+  CompiledCrosswalk,
   CompiledFlow,
   CompiledRegistry,
   Locator,
@@ -20,6 +21,7 @@ import {
 } from './contract-file.ts';
 import { isSchemaObject, type JsonSchema, propertiesOf, resolveSchema } from './json-schema.ts';
 import type { CheckedContract } from './lint.ts';
+import type { CheckedCrosswalk } from './reference-lint.ts';
 import type { SourceDocument } from './source-document.ts';
 
 export interface CompiledOutput {
@@ -63,8 +65,33 @@ export function validatorName(contract: ContractYaml): string {
   return `${contract.id.replace(/[^A-Za-z0-9]+/g, '_')}_v${contract.version.split('.')[0]}`;
 }
 
-function compileContract(checked: CheckedContract): CompiledContract {
+export function compileCrosswalk({ crosswalk, doc }: CheckedCrosswalk): CompiledCrosswalk {
+  return {
+    name: crosswalk.crosswalk,
+    model: crosswalk.model,
+    description: crosswalk.description.trim(),
+    file: doc.file,
+    entries: Object.fromEntries(
+      Object.entries(crosswalk.entries).map(([key, entry]) => [
+        key,
+        { key, find: entry.find, create: entry.create.trim() },
+      ]),
+    ),
+  };
+}
+
+function compileContract(
+  checked: CheckedContract,
+  crosswalks: Readonly<Record<string, CompiledCrosswalk>>,
+): CompiledContract {
   const { contract: c, doc } = checked;
+  // Lint has refused calls to a crosswalk that does not exist, so each name is found.
+  const references = Object.fromEntries(
+    [...new Set(checked.references.map((use) => use.crosswalk))]
+      .filter((name): name is string => name !== undefined && name in crosswalks)
+      .sort()
+      .map((name) => [name, crosswalks[name] as CompiledCrosswalk]),
+  );
   return {
     id: c.id,
     version: c.version,
@@ -97,6 +124,7 @@ function compileContract(checked: CheckedContract): CompiledContract {
       write: c.target.write,
       createOnly: c.target.createOnly ?? [],
       onMissing: c.target.onMissing ?? 'create',
+      references,
     },
     compatibility: c.compatibility ?? 'backward',
     reconcile: {
@@ -138,15 +166,26 @@ function asPureEsm(source: string): string {
 export function compileRegistry(
   contracts: readonly CheckedContract[],
   flows: FlowsYaml,
-  sources: { flows: SourceDocument; contracts: readonly SourceDocument[] },
+  sources: {
+    flows: SourceDocument;
+    contracts: readonly SourceDocument[];
+    reference?: readonly SourceDocument[];
+  },
+  crosswalks: readonly CheckedCrosswalk[] = [],
 ): CompiledOutput {
+  const reference = Object.fromEntries(
+    crosswalks
+      .map(compileCrosswalk)
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map((c) => [c.name, c]),
+  );
   const compiled = [...contracts]
     .sort(
       (a, b) =>
         a.contract.id.localeCompare(b.contract.id) ||
         a.contract.version.localeCompare(b.contract.version),
     )
-    .map(compileContract);
+    .map((checked) => compileContract(checked, reference));
 
   const ajv = createAjv({ standalone: true });
   const exports: Record<string, string> = {};
@@ -171,10 +210,15 @@ export function compileRegistry(
   });
 
   const digest = createHash('sha256');
-  for (const doc of [sources.flows, ...sources.contracts])
+  for (const doc of [sources.flows, ...sources.contracts, ...(sources.reference ?? [])])
     digest.update(doc.file).update('\0').update(doc.text).update('\0');
   return {
-    registry: { digest: digest.digest('hex').slice(0, 16), flows: flowList, contracts: compiled },
+    registry: {
+      digest: digest.digest('hex').slice(0, 16),
+      flows: flowList,
+      contracts: compiled,
+      reference,
+    },
     validatorsSource,
   };
 }

@@ -13,6 +13,7 @@ import {
   type LocatorYaml,
   parseContractPath,
 } from './contract-file.ts';
+import { closest } from './did-you-mean.ts';
 import type { Finding } from './findings.ts';
 import {
   carriesPii,
@@ -23,14 +24,20 @@ import {
   typesOf,
   walkFields,
 } from './json-schema.ts';
+import { dotted, pointerToKeyPath } from './key-paths.ts';
 import { analyseMapping, type MappingAnalysis } from './mapping-analysis.ts';
 import { personalDataKind } from './personal-data.ts';
+import { crosswalkNameOf } from './reference-file.ts';
+import { type CheckedCrosswalk, lintReferenceData } from './reference-lint.ts';
+import { type ReferenceUse, referenceUses } from './reference-usage.ts';
 import type { KeyPath, SourceDocument } from './source-document.ts';
 
 export interface CheckedContract {
   readonly doc: SourceDocument;
   readonly contract: ContractYaml;
   readonly mapping: MappingAnalysis;
+  /** The `$reference(...)` calls of its mapping. */
+  readonly references: readonly ReferenceUse[];
 }
 
 export interface LintResult {
@@ -38,6 +45,8 @@ export interface LintResult {
   /** Contracts that passed every error-level rule, ready to compile. */
   readonly contracts: CheckedContract[];
   readonly flows?: FlowsYaml;
+  /** Crosswalks of contracts/reference/ that passed every error-level rule. */
+  readonly reference: CheckedCrosswalk[];
 }
 
 const contractFormat = JSON.parse(
@@ -149,53 +158,6 @@ function forEachSchemaNode(
       });
   }
   for (const key of SCHEMA_SINGLES) forEachSchemaNode(schema[key], [...keyPath, key], visit);
-}
-
-function closest(word: string, candidates: Iterable<string>): string | undefined {
-  let best: string | undefined;
-  let bestDistance = 3;
-  for (const candidate of candidates) {
-    const d = editDistance(word.toLowerCase(), candidate.toLowerCase());
-    if (d < bestDistance) {
-      best = candidate;
-      bestDistance = d;
-    }
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let previous = row[0] ?? 0;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const current = row[j] ?? 0;
-      row[j] = Math.min(
-        (row[j] ?? 0) + 1,
-        (row[j - 1] ?? 0) + 1,
-        previous + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
-      previous = current;
-    }
-  }
-  return row[b.length] ?? 0;
-}
-
-function pointerToKeyPath(pointer: string): (string | number)[] {
-  if (!pointer) return [];
-  return pointer
-    .slice(1)
-    .split('/')
-    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
-}
-
-function dotted(keyPath: KeyPath): string {
-  return keyPath
-    .map((k) => (typeof k === 'number' ? `[${k}]` : k))
-    .join('.')
-    .replace(/\.\[/g, '[');
 }
 
 /** Lints one contract on its own; cross-contract rules are in `lintContracts`. */
@@ -564,8 +526,78 @@ function lintContract(
     );
   }
 
+  let references: ReferenceUse[] = [];
+  try {
+    references = referenceUses(contract.target.mapping);
+  } catch {
+    // A mapping that does not parse is already reported above.
+  }
+
   const ok = !findings.some((f) => f.severity === 'error');
-  return { findings, checked: ok ? { doc, contract, mapping } : undefined };
+  return { findings, checked: ok ? { doc, contract, mapping, references } : undefined };
+}
+
+/**
+ * A mapping's `$reference` calls against the declared crosswalks: the crosswalk must be a
+ * literal that exists, and a literal key must be one of its entries.
+ */
+function lintReferenceUses(
+  checked: CheckedContract,
+  crosswalks: ReadonlyMap<string, CheckedCrosswalk>,
+  failing: ReadonlySet<string>,
+): Finding[] {
+  const { doc } = checked;
+  const mappingPath = ['target', 'mapping'];
+  const finding = (use: ReferenceUse, rule: string, message: string, hint: string): Finding => ({
+    severity: 'error',
+    rule,
+    file: doc.file,
+    line: doc.lineWithin(mappingPath, use.position),
+    path: 'target.mapping',
+    message,
+    hint,
+  });
+  const findings: Finding[] = [];
+  for (const use of checked.references) {
+    if (use.crosswalk === undefined) {
+      findings.push(
+        finding(
+          use,
+          'reference-use',
+          'the mapping calls $reference with a computed crosswalk name, so the build cannot tell which reference data it needs',
+          "name the crosswalk literally: $reference('currencies', currency)",
+        ),
+      );
+      continue;
+    }
+    const crosswalk = crosswalks.get(use.crosswalk);
+    if (!crosswalk) {
+      findings.push(
+        finding(
+          use,
+          'reference-unknown',
+          failing.has(use.crosswalk)
+            ? `the mapping uses crosswalk ${use.crosswalk}, whose file has errors (reported above)`
+            : `the mapping uses crosswalk ${use.crosswalk}, which contracts/reference/ does not declare`,
+          failing.has(use.crosswalk)
+            ? `fix contracts/reference/${use.crosswalk}.yaml`
+            : `add contracts/reference/${use.crosswalk}.yaml, or use one of ${[...crosswalks.keys()].join(', ') || '(none declared)'}`,
+        ),
+      );
+      continue;
+    }
+    if (use.key !== undefined && !Object.hasOwn(crosswalk.crosswalk.entries, use.key)) {
+      findings.push(
+        finding(
+          use,
+          'reference-unknown',
+          `the mapping uses ${use.crosswalk} entry ${JSON.stringify(use.key)}, which ${crosswalk.doc.file} does not declare`,
+          `declare it in ${crosswalk.doc.file} (keys look like: ${crosswalk.crosswalk.key})`,
+        ),
+      );
+    }
+  }
+  return findings;
 }
 
 function lintFlows(doc: SourceDocument): { findings: Finding[]; flows?: FlowsYaml } {
@@ -621,17 +653,30 @@ function lintFlows(doc: SourceDocument): { findings: Finding[]; flows?: FlowsYam
   return findings.length > 0 ? { findings } : { findings, flows: data as unknown as FlowsYaml };
 }
 
-/** Lints the flows file and every contract, then the rules that span contracts. */
+/** Lints the flows file, the crosswalks and every contract, then the rules that span them. */
 export function lintContracts(input: {
   flows: SourceDocument;
   contracts: readonly SourceDocument[];
+  /** contracts/reference/*.yaml; none means no mapping may use `$reference`. */
+  reference?: readonly SourceDocument[];
 }): LintResult {
   const { findings, flows } = lintFlows(input.flows);
+  const referenceLint = lintReferenceData(input.reference ?? []);
+  findings.push(...referenceLint.findings);
+  const crosswalks = new Map(referenceLint.crosswalks.map((c) => [c.crosswalk.crosswalk, c]));
+  const failingCrosswalks = new Set(
+    (input.reference ?? [])
+      .map((doc) => crosswalkNameOf(doc.file))
+      .filter((name): name is string => name !== undefined && !crosswalks.has(name)),
+  );
   const contracts: CheckedContract[] = [];
   for (const doc of input.contracts) {
     const result = lintContract(doc, flows);
     findings.push(...result.findings);
-    if (result.checked) contracts.push(result.checked);
+    if (result.checked) {
+      findings.push(...lintReferenceUses(result.checked, crosswalks, failingCrosswalks));
+      contracts.push(result.checked);
+    }
   }
 
   const byId = new Map<string, CheckedContract>();
@@ -725,5 +770,10 @@ export function lintContracts(input: {
   }
 
   const failed = new Set(findings.filter((f) => f.severity === 'error').map((f) => f.file));
-  return { findings, contracts: contracts.filter((c) => !failed.has(c.doc.file)), flows };
+  return {
+    findings,
+    contracts: contracts.filter((c) => !failed.has(c.doc.file)),
+    flows,
+    reference: referenceLint.crosswalks,
+  };
 }

@@ -2,15 +2,19 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
+import { REFERENCE_DIR } from './reference-file.ts';
 import { SourceDocument } from './source-document.ts';
 
 export interface ContractSources {
   readonly root: string;
   readonly flows: SourceDocument;
   readonly contracts: SourceDocument[];
+  /** The crosswalks of contracts/reference/. */
+  readonly reference: SourceDocument[];
 }
 
 const CONTRACT_FILE = /^contracts\/[^/]+\/[^/]+\.ya?ml$/;
+const REFERENCE_FILE = /^contracts\/reference\/[^/]+\.ya?ml$/;
 
 /** The nearest directory at or above `start` that holds contracts/flows.yaml. */
 export function findProjectRoot(start = process.cwd()): string {
@@ -30,7 +34,7 @@ export function findProjectRoot(start = process.cwd()): string {
 export function readWorkingTree(root: string): ContractSources {
   const contractsDir = join(root, 'contracts');
   const files = readdirSync(contractsDir, { withFileTypes: true })
-    .filter((entry) => entry.isDirectory())
+    .filter((entry) => entry.isDirectory() && `contracts/${entry.name}` !== REFERENCE_DIR)
     .flatMap((entry) =>
       readdirSync(join(contractsDir, entry.name))
         .filter((name) => /\.ya?ml$/.test(name))
@@ -46,7 +50,18 @@ export function readWorkingTree(root: string): ContractSources {
     contracts: files.map((file) =>
       SourceDocument.parse(file, readFileSync(join(root, file), 'utf8')),
     ),
+    reference: readReferenceData(root),
   };
+}
+
+/** The crosswalk files of contracts/reference/ in the working tree (none when the folder is absent). */
+export function readReferenceData(root: string): SourceDocument[] {
+  const dir = join(root, REFERENCE_DIR);
+  return (existsSync(dir) ? readdirSync(dir) : [])
+    .filter((name) => /\.ya?ml$/.test(name))
+    .sort()
+    .map((name) => `${REFERENCE_DIR}/${name}`)
+    .map((file) => SourceDocument.parse(file, readFileSync(join(root, file), 'utf8')));
 }
 
 function git(root: string, args: string[]): string {
@@ -94,8 +109,11 @@ export function readAtRef(root: string, ref: string): ContractSources {
     .split('\n')
     .filter(Boolean)
     .map((path) => (prefix ? path.slice(prefix.length + 1) : path))
-    .filter((file) => CONTRACT_FILE.test(file) && file !== 'contracts/flows.yaml')
     .sort();
+  const contractFiles = listed.filter(
+    (file) =>
+      CONTRACT_FILE.test(file) && file !== 'contracts/flows.yaml' && !REFERENCE_FILE.test(file),
+  );
   const show = (file: string) => git(root, ['show', `${commit}:${inRepo(file)}`]);
   let flowsText = 'flows: {}\n';
   try {
@@ -106,6 +124,9 @@ export function readAtRef(root: string, ref: string): ContractSources {
   return {
     root,
     flows: SourceDocument.parse('contracts/flows.yaml', flowsText),
-    contracts: listed.map((file) => SourceDocument.parse(file, show(file))),
+    contracts: contractFiles.map((file) => SourceDocument.parse(file, show(file))),
+    reference: listed
+      .filter((file) => REFERENCE_FILE.test(file))
+      .map((file) => SourceDocument.parse(file, show(file))),
   };
 }

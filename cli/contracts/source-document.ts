@@ -45,6 +45,20 @@ export class SourceDocument {
     return undefined;
   }
 
+  /** The 1-based line of the last key of `path` itself (a map entry's key, not its value). */
+  lineOfKey(path: KeyPath): number | undefined {
+    const parent = this.doc.getIn(path.slice(0, -1), true) as Node | undefined;
+    const last = path.at(-1);
+    if (parent && isMap(parent)) {
+      for (const pair of parent.items) {
+        const key = pair.key as Node | null;
+        if (key && isScalar(key) && key.value === last && key.range)
+          return this.lines.linePos(key.range[0]).line;
+      }
+    }
+    return this.lineOf(path);
+  }
+
   /**
    * The line of a character offset inside a string value (a JSONata expression), counting the
    * lines of a block scalar (`mapping: |`) from its first content line.

@@ -26,4 +26,12 @@ export {
 export { minimise } from './minimise.ts';
 export type * from './model.ts';
 export { mask, pseudonymise, type RedactionKey, redact } from './redaction.ts';
+export { type ReferenceRelation, type ReferenceTag, referenceRelation } from './reference.ts';
+export {
+  checkReferenceData,
+  describeFind,
+  type ReferenceCheckReport,
+  type ReferenceResolution,
+  type ReferenceStatus,
+} from './reference-check.ts';
 export { ContractRegistry, type SourceProfile } from './registry.ts';

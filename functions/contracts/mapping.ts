@@ -5,7 +5,9 @@
  */
 import jsonata from 'jsonata';
 import { MappingError } from '../errors/mapping-error.ts';
+import { SpineError } from '../errors/spine-error.ts';
 import type { CompiledContract } from './model.ts';
+import { referenceRelation } from './reference.ts';
 
 /** Values for one Odoo record. A relation is an object with `@model` and how to find it. */
 export type OdooValues = Record<string, unknown>;
@@ -76,10 +78,16 @@ async function evaluate(
       entityKey: context.entityKey,
       eventId: context.eventId,
       source: context.source,
+      // Bound per evaluation, not registered on the cached expression: it reads this contract's
+      // crosswalks, and a contract's reference data may differ between builds of one version.
+      reference: (crosswalk: unknown, key: unknown) =>
+        referenceRelation(contract, String(crosswalk), key),
     });
     // JSONata marks arrays with extra properties and leaves undefined members: plain JSON it is.
     return result === undefined ? undefined : (JSON.parse(JSON.stringify(result)) as unknown);
   } catch (error) {
+    // Spine's own failures (an undeclared reference) keep their class: it is the DLQ reason.
+    if (error instanceof SpineError) throw error;
     const e = error as { message?: string; position?: number };
     throw new MappingError(
       `${contract.id}@${contract.version}`,

@@ -66,6 +66,11 @@ export interface CompiledTarget {
   readonly createOnly: readonly string[];
   /** What to do when the record does not exist yet. `skip` suits thin events that cannot create. */
   readonly onMissing: 'create' | 'skip';
+  /**
+   * The crosswalks the mapping names with `$reference(...)`, entries included: the mapping
+   * resolves vendor codes from the contract alone, without the registry or any YAML.
+   */
+  readonly references: Readonly<Record<string, CompiledCrosswalk>>;
 }
 
 export interface CompiledReconcile {
@@ -108,11 +113,37 @@ export interface CompiledFlow {
   readonly contracts: readonly string[];
 }
 
+/** A value a crosswalk entry finds its Odoo record by (`name = "USD"`, `amount = 6`). */
+export type ReferenceValue = string | number | boolean;
+
+/** One vendor code and the Odoo record it stands for (contracts/reference/<crosswalk>.yaml). */
+export interface CompiledReferenceEntry {
+  /** The key mappings pass to `$reference`, e.g. `USD` or `shopify:US:State Tax:6%:excluded`. */
+  readonly key: string;
+  /** Field = value pairs that find exactly one record of the crosswalk's model. */
+  readonly find: Readonly<Record<string, ReferenceValue>>;
+  /** What an operator creates (or activates) in Odoo when the record is missing. */
+  readonly create: string;
+}
+
+/** A declared crosswalk from vendor codes to records of one Odoo model. */
+export interface CompiledCrosswalk {
+  /** `taxes`, `journals`, `currencies`, ...: the file name, and the first argument of `$reference`. */
+  readonly name: string;
+  readonly model: string;
+  readonly description: string;
+  /** Repository-relative path of the YAML it was compiled from. */
+  readonly file: string;
+  readonly entries: Readonly<Record<string, CompiledReferenceEntry>>;
+}
+
 export interface CompiledRegistry {
-  /** Hash of every contract's source, so a stale build can be told apart. */
+  /** Hash of every contract's and crosswalk's source, so a stale build can be told apart. */
   readonly digest: string;
   readonly flows: readonly CompiledFlow[];
   readonly contracts: readonly CompiledContract[];
+  /** Every crosswalk of contracts/reference/, by name: what `spine reference check` resolves. */
+  readonly reference: Readonly<Record<string, CompiledCrosswalk>>;
 }
 
 /** A precompiled Ajv validator: same calling shape as Ajv's `ValidateFunction`. */

@@ -7,6 +7,8 @@
  * e-mail), and error messages travel to lineage, logs and dead-letter reports.
  */
 
+import type { ReferenceTag } from '../contracts/reference.ts';
+import { ReferenceNotFound } from '../errors/reference-not-found.ts';
 import { RelationNotFound } from '../errors/relation-not-found.ts';
 import type { OdooClient } from '../odoo/client.ts';
 import { OdooError } from '../odoo/errors/index.ts';
@@ -24,6 +26,16 @@ export interface Relation {
   readonly '@externalId'?: string;
   readonly '@match'?: Readonly<Record<string, unknown>>;
   readonly '@create'?: Readonly<Record<string, unknown>>;
+  /** Set by `$reference`: the crosswalk entry behind the relation, named when Odoo lacks it. */
+  readonly '@reference'?: ReferenceTag;
+}
+
+/** Not found: a declared crosswalk entry is named with its own instruction, anything else by its keys. */
+function notFound(relation: Relation, keys: readonly MatchKey[]): Error {
+  const reference = relation['@reference'];
+  return reference
+    ? new ReferenceNotFound(relation['@model'], reference.entry, reference.create)
+    : new RelationNotFound(relation['@model'], `the given ${keyNames(keys) || 'relation'}`, false);
 }
 
 export function isRelation(value: unknown): value is Relation {
@@ -180,9 +192,7 @@ export async function resolveRelations(
     for (const { relation } of entries)
       settle(
         relation,
-        id !== undefined
-          ? { id, status: 'found' }
-          : new RelationNotFound(model, `the given ${keyNames(keys)}`, false),
+        id !== undefined ? { id, status: 'found' } : notFound(relation, keys),
         `${model}#${id}`,
       );
   }
@@ -316,12 +326,7 @@ async function substitute(
     if (isRelation(v)) {
       const outcome = resolved.get(v);
       if (outcome instanceof Error) throw outcome;
-      if (outcome === undefined)
-        throw new RelationNotFound(
-          v['@model'],
-          `the given ${keyNames(matchKeys(v['@match'])) || 'relation'}`,
-          false,
-        );
+      if (outcome === undefined) throw notFound(v, matchKeys(v['@match']));
       return outcome.id;
     }
     if (Array.isArray(v)) return v.map(walk);
