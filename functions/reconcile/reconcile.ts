@@ -251,10 +251,7 @@ export async function reconcileContractDay(
 interface Expected {
   /** The newest applied event of the entity that day. */
   readonly newest: LineageEntry;
-  readonly fields: Map<
-    string,
-    { readonly fingerprint: string; readonly eventId: string; readonly at: string }
-  >;
+  readonly fields: Map<string, { readonly fingerprint: string; readonly eventId: string }>;
   /** Applied events with nothing recorded of their values, newer than any with: not comparable. */
   readonly unknown: boolean;
 }
@@ -289,7 +286,7 @@ function expectedValues(entries: readonly LineageEntry[]): Map<string, Expected>
       // What an event without fingerprints wrote is unknown: the fields of older ones may be stale.
       if (!entry.written) fields.clear();
       for (const [field, fingerprint] of Object.entries(entry.written ?? {}))
-        fields.set(field, { fingerprint, eventId: entry.eventId, at: entry.at });
+        fields.set(field, { fingerprint, eventId: entry.eventId });
     }
     const newest = ordered[ordered.length - 1] as LineageEntry;
     expected.set(name, { newest, fields, unknown: fields.size === 0 });
@@ -299,23 +296,33 @@ function expectedValues(entries: readonly LineageEntry[]): Map<string, Expected>
 
 /**
  * The differences no other contract explains. One Odoo record may be written by several
- * contracts (a partner linked by e-mail from Stripe and from Shopify); a field that holds what
- * another contract's event wrote after this contract's did is that event's value, not drift.
- * Lineage is asked per differing record only.
+ * contracts (a partner linked by e-mail from Stripe and from Clerk); a field that holds what
+ * another contract last wrote to it is that contract's value, not drift. Which of two contracts
+ * wrote last cannot be told from lineage (each records after its own write, in its own
+ * invocation), so each other contract's last write of the field counts. Lineage is asked per
+ * differing record only.
  */
 async function explainedByOtherContracts(
   contract: CompiledContract,
   recordId: number,
-  differences: readonly (ValueDifference & { held: string; at: string })[],
+  differences: readonly (ValueDifference & { held: string })[],
   deps: ReconcileDependencies,
 ): Promise<ValueDifference[]> {
   if (differences.length === 0) return [];
-  const touched = (await deps.lineage.byRecord(contract.target.model, recordId)).filter(
-    (e) => e.stage === 'applied' && e.written && e.contract?.split('@')[0] !== contract.id,
-  );
+  const others = (await deps.lineage.byRecord(contract.target.model, recordId))
+    .filter((e) => e.stage === 'applied' && e.written && e.contract?.split('@')[0] !== contract.id)
+    .sort((a, b) => a.at.localeCompare(b.at));
+  const lastWrites = (field: string) => {
+    const last = new Map<string, string>();
+    for (const entry of others) {
+      const written = entry.written?.[field];
+      if (written !== undefined) last.set(entry.contract?.split('@')[0] ?? '', written);
+    }
+    return [...last.values()];
+  };
   return differences
-    .filter((d) => !touched.some((e) => e.written?.[d.field] === d.held && e.at >= d.at))
-    .map(({ held: _held, at: _at, ...difference }) => difference);
+    .filter((d) => !lastWrites(d.field).includes(d.held))
+    .map(({ held: _held, ...difference }) => difference);
 }
 
 /**
@@ -346,8 +353,8 @@ async function compareValues(
       unchecked++;
       continue;
     }
-    const differences: (ValueDifference & { held: string; at: string })[] = [];
-    for (const [field, { fingerprint: written, eventId, at }] of wanted.fields) {
+    const differences: (ValueDifference & { held: string })[] = [];
+    for (const [field, { fingerprint: written, eventId }] of wanted.fields) {
       if (reported.has(`${recordId}|${field}`)) continue;
       // Odoo 16 and 17 name some fields differently: the client asked for them by that name.
       const held = fingerprint(
@@ -361,7 +368,6 @@ async function compareValues(
           field,
           kind: 'value',
           held,
-          at,
         });
     }
     candidates.push({
