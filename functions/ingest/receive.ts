@@ -148,23 +148,13 @@ function fileEvent(
       ]
     : registry.validate(contract, event);
   violations.push(...address.violations);
-  const envelope: Envelope = {
-    specversion: '1.0',
+  const envelope = envelopeOf(contract, type, delivery, {
     // An event without a usable id still gets one, so its quarantine can be traced and replayed.
     id: address.eventId ?? `spine-${randomUUID()}`,
-    source: `/webhooks/${delivery.source}`,
-    type,
-    time: new Date(address.occurredAt ?? delivery.receivedAt.getTime()).toISOString(),
+    time: new Date(address.occurredAt ?? delivery.receivedAt.getTime()),
     subject: address.entityKey ?? 'unknown',
-    datacontenttype: 'application/json',
-    spinecontract: `${contract.id}@${contract.version}`,
-    spineflow: contract.flow,
-    spinesource: delivery.source,
-    correlationid: delivery.correlationId,
-    spinereceivedat: delivery.receivedAt.toISOString(),
-    spinereplaycount: 0,
     data: verbatim ? textOfEvent() : minimise(contract.shape, event),
-  };
+  });
   if (violations.length === 0 && queuedBytes(envelope) > SQS_MAX_MESSAGE_BYTES)
     violations.push({
       path: '$',
@@ -177,6 +167,31 @@ function fileEvent(
     envelope: violations.length > 0 && !verbatim ? { ...envelope, data: event } : envelope,
     violations,
     verbatim,
+  };
+}
+
+/** The CloudEvents envelope of one authentic event, as the receiver queues it. */
+function envelopeOf(
+  contract: CompiledContract,
+  type: string,
+  delivery: AuthenticDelivery,
+  event: { id: string; time: Date; subject: string; data: unknown },
+): Envelope {
+  return {
+    specversion: '1.0',
+    id: event.id,
+    source: `/webhooks/${delivery.source}`,
+    type,
+    time: event.time.toISOString(),
+    subject: event.subject,
+    datacontenttype: 'application/json',
+    spinecontract: `${contract.id}@${contract.version}`,
+    spineflow: contract.flow,
+    spinesource: delivery.source,
+    correlationid: delivery.correlationId,
+    spinereceivedat: delivery.receivedAt.toISOString(),
+    spinereplaycount: 0,
+    data: event.data,
   };
 }
 
@@ -194,22 +209,12 @@ function fileAsReceived(
   const cause = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   return {
     contract,
-    envelope: {
-      specversion: '1.0',
+    envelope: envelopeOf(contract, type, delivery, {
       id: `spine-${randomUUID()}`,
-      source: `/webhooks/${delivery.source}`,
-      type,
-      time: delivery.receivedAt.toISOString(),
+      time: delivery.receivedAt,
       subject: 'unknown',
-      datacontenttype: 'application/json',
-      spinecontract: `${contract.id}@${contract.version}`,
-      spineflow: contract.flow,
-      spinesource: delivery.source,
-      correlationid: delivery.correlationId,
-      spinereceivedat: delivery.receivedAt.toISOString(),
-      spinereplaycount: 0,
       data: text,
-    },
+    }),
     violations: [
       {
         path: '$',

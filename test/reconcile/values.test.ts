@@ -13,7 +13,7 @@ import { type OdooEmulator, startOdooEmulator } from '../../local/odoo/server.ts
 import { loadFixture } from '../support/fixtures.ts';
 import { MemoryLineageStore } from '../support/memory-lineage.ts';
 import { integrationClient } from '../support/odoo.ts';
-import { contractNamed, queuedEnvelope } from '../support/queued-events.ts';
+import { contractNamed, queuedEnvelope, stripeCustomerEvent } from '../support/queued-events.ts';
 
 const registry = loadContractRegistry();
 const customers = contractNamed('stripe.customer');
@@ -42,26 +42,11 @@ function customerEvent(
   at: string,
   address: { city: string; email: string; phone?: string },
 ): Envelope {
-  const event = JSON.parse(loadFixture('stripe/customer.created').raw) as {
-    id: string;
-    created: number;
-    data: { object: Record<string, unknown> };
-  };
-  event.id = id;
-  event.created = Math.floor(Date.parse(at) / 1000);
-  const customer = event.data.object;
-  event.data.object = {
-    ...customer,
+  return stripeCustomerEvent(id, at, {
     id: CUSTOMER,
     email: address.email,
-    phone: address.phone ?? customer.phone,
-    address: { ...(customer.address as object), city: address.city },
-  };
-  return queuedEnvelope(customers, event, {
-    id,
-    subject: CUSTOMER,
-    type: 'customer.updated',
-    time: new Date(event.created * 1000).toISOString(),
+    ...(address.phone ? { phone: address.phone } : {}),
+    address: { city: address.city },
   });
 }
 

@@ -8,6 +8,7 @@ import { loadContractRegistry, minimise } from '../../functions/contracts/index.
 import type { CompiledContract } from '../../functions/contracts/model.ts';
 import type { Envelope } from '../../functions/ingest/envelope.ts';
 import { deduplicationId, groupId } from '../../functions/platform/queues.ts';
+import { loadFixture } from './fixtures.ts';
 
 const registry = loadContractRegistry();
 
@@ -80,4 +81,39 @@ export function sqsRecordOf(
     },
     messageAttributes: {},
   };
+}
+
+/**
+ * A Stripe customer event (the `customer.created` fixture) at `at`, its customer's fields
+ * replaced by `customer` (`address` fields replace the fixture address's one by one).
+ */
+export function stripeCustomerEvent(
+  id: string,
+  at: string,
+  customer: Record<string, unknown> & {
+    readonly id: string;
+    readonly address?: Record<string, unknown>;
+  },
+): Envelope {
+  const event = JSON.parse(loadFixture('stripe/customer.created').raw) as {
+    id: string;
+    created: number;
+    data: { object: Record<string, unknown> };
+  };
+  event.id = id;
+  event.created = Math.floor(Date.parse(at) / 1000);
+  const fixture = event.data.object;
+  event.data.object = {
+    ...fixture,
+    ...customer,
+    ...(customer.address
+      ? { address: { ...(fixture.address as object), ...customer.address } }
+      : {}),
+  };
+  return queuedEnvelope(contractNamed('stripe.customer'), event, {
+    id,
+    subject: customer.id,
+    type: 'customer.updated',
+    time: new Date(event.created * 1000).toISOString(),
+  });
 }

@@ -24,7 +24,7 @@ import { loadFixture } from '../support/fixtures.ts';
 import { MemoryLineageStore } from '../support/memory-lineage.ts';
 import { integrationClient } from '../support/odoo.ts';
 import { type OdooProxy, startOdooProxy } from '../support/odoo-proxy.ts';
-import { contractNamed, queuedEnvelope } from '../support/queued-events.ts';
+import { contractNamed, queuedEnvelope, stripeCustomerEvent } from '../support/queued-events.ts';
 
 const registry = loadContractRegistry();
 let emulator: OdooEmulator;
@@ -68,20 +68,7 @@ function stripeCustomer(
   name = 'Ada Lovelace',
   customer = `cus_${id}`,
 ): Envelope {
-  const event = JSON.parse(loadFixture('stripe/customer.created').raw) as {
-    id: string;
-    created: number;
-    data: { object: Record<string, unknown> };
-  };
-  event.id = id;
-  event.created = Math.floor(Date.parse(at) / 1000);
-  event.data.object = { ...event.data.object, id: customer, email, name };
-  return queuedEnvelope(contractNamed('stripe.customer'), event, {
-    id,
-    subject: customer,
-    type: 'customer.created',
-    time: at,
-  });
+  return stripeCustomerEvent(id, at, { id: customer, email, name });
 }
 
 function shopifyCustomer(id: string, email: string): Envelope {
