@@ -288,12 +288,15 @@ export class OdooClient {
 
   /**
    * Odoo's import: creates or updates records together with their external ids, in one
-   * transaction. Retried after a lost answer only when it adds no x2many lines.
+   * transaction. Retried after a lost answer only when running it twice changes nothing more:
+   * no x2many lines (added again), and no record it creates (sent again, the creation becomes an
+   * update that writes the create-only values over what another writer set meanwhile).
    */
   async load(
     model: string,
     fields: readonly string[],
     rows: readonly (readonly string[])[],
+    options: { readonly creates?: boolean } = {},
   ): Promise<LoadResult> {
     const columns = fields.map((f) => {
       const [head, ...rest] = f.split('/');
@@ -306,7 +309,7 @@ export class OdooClient {
         named: { fields: columns, data: rows },
         positional: ['fields', 'data'],
       },
-      !loadAddsLines(fields),
+      !loadAddsLines(fields) && !options.creates,
     )) as LoadResult;
   }
 

@@ -418,7 +418,9 @@ async function loadGroup(context: LoadContext, plans: Plan[]): Promise<void> {
 
   let result: Awaited<ReturnType<OdooClient['load']>>;
   try {
-    result = await client.load(model, columns, data);
+    result = await client.load(model, columns, data, {
+      creates: plans.some((plan) => plan.existingId === undefined),
+    });
   } catch (error) {
     if (!(error instanceof OdooError) || error.retryable) throw error;
     return bisect(context, plans, error);

@@ -223,6 +223,29 @@ describe('no blind repeat of a write that adds lines', () => {
   });
 });
 
+describe('no blind repeat of a creation', () => {
+  it('never sends a creation again after its answer was lost, so a later writer keeps its value', async () => {
+    const client = await proxiedClient();
+    proxy.rule({ method: 'load', model: 'res.partner', dropAnswer: true, times: 1 });
+    await expect(
+      upsertByExternalId(client, 'res.partner', [
+        {
+          externalId: 'created_once',
+          values: { name: 'As Created', city: 'Lyon' },
+          createOnly: ['name'],
+        },
+      ]),
+    ).rejects.toMatchObject({ retryable: true });
+    proxy.rule(undefined);
+    // Sent again, the load would have updated the partner it had just created, name included:
+    // the event is retried from its queue instead, and finds the partner.
+    expect(proxy.forwarded.get('load')).toBe(1);
+    expect(read('res.partner', [['city', '=', 'Lyon']], ['name'])).toEqual([
+      expect.objectContaining({ name: 'As Created' }),
+    ]);
+  });
+});
+
 describe('versions only move forward', () => {
   it('lets no retry or newer event in while a write sent before the deadline may still land', async () => {
     const older = stripeCustomer(
