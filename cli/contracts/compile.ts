@@ -125,6 +125,11 @@ function compileContract(
       createOnly: c.target.createOnly ?? [],
       onMissing: c.target.onMissing ?? 'create',
       references,
+      lifecycle: (c.target.lifecycle ?? []).map((step) =>
+        step.step === 'post'
+          ? { step: 'post', ...(step.total ? { total: step.total.trim() } : {}) }
+          : { step: 'reconcile', with: step.with.trim() },
+      ),
     },
     compatibility: c.compatibility ?? 'backward',
     reconcile: {

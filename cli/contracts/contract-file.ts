@@ -30,11 +30,16 @@ export interface ContractYaml {
     write: string[];
     createOnly?: string[];
     onMissing?: 'create' | 'skip';
+    lifecycle?: LifecycleStepYaml[];
   };
   compatibility?: 'backward' | 'forward' | 'full' | 'none';
   reconcile: { count: boolean; sum?: { field: string; from?: string } };
   quality: { freshness: string };
 }
+
+export type LifecycleStepYaml =
+  | { step: 'post'; total?: string; with?: undefined }
+  | { step: 'reconcile'; with: string; total?: string };
 
 export interface FlowsYaml {
   flows: Record<string, { description: string; fifo: boolean }>;

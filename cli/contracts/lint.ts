@@ -526,6 +526,8 @@ function lintContract(
     );
   }
 
+  lintLifecycle(contract, report, doc);
+
   let references: ReferenceUse[] = [];
   try {
     references = referenceUses(contract.target.mapping);
@@ -535,6 +537,85 @@ function lintContract(
 
   const ok = !findings.some((f) => f.severity === 'error');
   return { findings, checked: ok ? { doc, contract, mapping, references } : undefined };
+}
+
+/** The models a lifecycle step knows how to move on: Odoo's posted documents. */
+const LIFECYCLE_MODELS = new Set(['account.move', 'account.payment']);
+
+/**
+ * The lifecycle's steps: on a document model, each at most once, post before reconcile (only
+ * posted entries reconcile), each key on the step that reads it, and JSONata that parses.
+ */
+function lintLifecycle(
+  contract: ContractYaml,
+  report: (
+    severity: Finding['severity'],
+    rule: string,
+    keyPath: KeyPath,
+    message: string,
+    hint?: string,
+    line?: number,
+  ) => void,
+  doc: SourceDocument,
+): void {
+  const steps = contract.target.lifecycle ?? [];
+  if (steps.length > 0 && !LIFECYCLE_MODELS.has(contract.target.model)) {
+    report(
+      'error',
+      'lifecycle',
+      ['target', 'lifecycle'],
+      `target.lifecycle on ${contract.target.model}: only ${[...LIFECYCLE_MODELS].join(' and ')} are posted and reconciled`,
+      'remove target.lifecycle, or write a document model',
+    );
+    return;
+  }
+  const seen = new Set<string>();
+  steps.forEach((step, i) => {
+    const at = ['target', 'lifecycle', i];
+    if (seen.has(step.step))
+      report(
+        'error',
+        'lifecycle',
+        [...at, 'step'],
+        `step ${step.step} appears twice`,
+        'declare each step once',
+      );
+    seen.add(step.step);
+    if (step.step === 'reconcile' && !seen.has('post'))
+      report(
+        'error',
+        'lifecycle',
+        [...at, 'step'],
+        'reconcile comes before post, but only posted entries are reconciled',
+        'put the post step first',
+      );
+    const misplaced = step.step === 'post' ? 'with' : 'total';
+    if (step[misplaced] !== undefined)
+      report(
+        'error',
+        'lifecycle',
+        [...at, misplaced],
+        `"${misplaced}" belongs to ${misplaced === 'with' ? 'reconcile' : 'post'}, not ${step.step}`,
+        `move it to the ${misplaced === 'with' ? 'reconcile' : 'post'} step`,
+      );
+    for (const key of ['total', 'with'] as const) {
+      const expression = step[key];
+      if (expression === undefined) continue;
+      try {
+        jsonata(expression);
+      } catch (error) {
+        const e = error as { message: string; position?: number };
+        report(
+          'error',
+          'mapping-syntax',
+          [...at, key],
+          `the JSONata expression does not parse: ${e.message}`,
+          'check brackets and quotes near that position',
+          doc.lineWithin([...at, key], e.position ?? 0),
+        );
+      }
+    }
+  });
 }
 
 /**

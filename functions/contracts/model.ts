@@ -71,7 +71,31 @@ export interface CompiledTarget {
    * resolves vendor codes from the contract alone, without the registry or any YAML.
    */
   readonly references: Readonly<Record<string, CompiledCrosswalk>>;
+  /** How far the written document goes, step by step, once it is written; empty for most. */
+  readonly lifecycle: readonly CompiledLifecycleStep[];
 }
+
+/**
+ * One step of a document's lifecycle after its write. Each reads the record's state first, so
+ * it changes nothing when replayed.
+ */
+export type CompiledLifecycleStep =
+  | {
+      readonly step: 'post';
+      /**
+       * JSONata over the event giving the vendor's total in major units: a draft is posted only
+       * when Odoo's total (`amount_total`, a payment's `amount`) equals it to the currency's rounding.
+       */
+      readonly total?: string;
+    }
+  | {
+      readonly step: 'reconcile';
+      /**
+       * JSONata over the event giving the counterpart, `{"@model", "@externalId"}`: the payment
+       * of an invoice, the invoice of a payment; undefined when the event names none.
+       */
+      readonly with: string;
+    };
 
 export interface CompiledReconcile {
   readonly count: boolean;

@@ -6,3 +6,4 @@ export { ReferenceNotFound } from './reference-not-found.ts';
 export { RelationNotFound } from './relation-not-found.ts';
 export { SignatureError, type SignatureFailure } from './signature-error.ts';
 export { SpineError } from './spine-error.ts';
+export { TotalsDiffer } from './totals-differ.ts';

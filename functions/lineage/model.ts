@@ -7,6 +7,10 @@ export type LineageStage =
   | 'applied'
   /** A record the applied event refers to (a partner, a product): created, linked or found. */
   | 'related'
+  /** A lifecycle step posted the applied record (an invoice, a payment): it left draft. */
+  | 'posted'
+  /** A lifecycle step reconciled the applied record with its counterpart (invoice and payment). */
+  | 'reconciled'
   | 'skipped-stale'
   | 'skipped'
   | 'failed'

@@ -41,6 +41,7 @@ import type { MatchKey } from '../odoo/match.ts';
 import { type UpsertResult, upsertByExternalId } from '../odoo/upsert.ts';
 import { type FieldFingerprint, writtenFingerprints } from '../reconcile/fingerprint.ts';
 import { EntityBusy } from './entity-busy.ts';
+import { advanceDocument, type LifecycleChange } from './lifecycle.ts';
 import { naturalKeyLocks } from './natural-key-locks.ts';
 import { type RelatedRecord, resolveRelations } from './relations.ts';
 
@@ -125,6 +126,8 @@ interface Settled {
   readonly related?: readonly RelatedRecord[];
   /** The values sent to Odoo, relations resolved to ids, when the upsert took them. */
   readonly resolved?: Readonly<Record<string, unknown>>;
+  /** What the contract's lifecycle steps changed (posted, reconciled), even when a later step failed. */
+  readonly lifecycle?: readonly LifecycleChange[];
 }
 
 /**
@@ -425,6 +428,27 @@ async function writeToOdoo(
       settled.set(item.index, { outcome, related, resolved: values });
     });
   }
+
+  // After every write of the batch, one document at a time: an invoice and its payment written
+  // together are then reconciled once, by whichever of the two comes second.
+  for (const item of [...claimed].sort((a, b) => a.index - b.index)) {
+    const written = settled.get(item.index);
+    if (written?.outcome.kind !== 'applied' || item.contract.target.lifecycle.length === 0)
+      continue;
+    const { changes, error } = await advanceDocument(client, {
+      contract: item.contract,
+      event: item.envelope.data,
+      context: item.context,
+      model: written.outcome.model,
+      recordId: written.outcome.recordId,
+    });
+    // The write is idempotent, so a retry of the event runs the remaining steps again.
+    settled.set(item.index, {
+      ...written,
+      ...(error ? { outcome: failure(error, deps) } : {}),
+      lifecycle: changes,
+    });
+  }
   deps.telemetry.odooLatency(performance.now() - started, {
     flow: claimed[0]?.contract.flow ?? '',
   });
@@ -440,8 +464,19 @@ async function finish(
   const entries: LineageEntry[] = [...options.alsoRecord];
   for (const { envelope, settled, measure } of items) {
     const { outcome } = settled;
-    if (outcome.kind === 'failed' && deps.retriesAtOnce?.(outcome.error)) continue;
     const base = { at: clock().toISOString(), ...eventFields(envelope) };
+    const lifecycle: LineageEntry[] = (settled.lifecycle ?? []).map((change) => ({
+      ...base,
+      stage: change.stage,
+      model: change.model,
+      recordId: change.recordId,
+      detail: change.detail,
+    }));
+    if (outcome.kind === 'failed' && deps.retriesAtOnce?.(outcome.error)) {
+      // What changed in Odoo stays in the trail: the retry finds it done and records nothing.
+      entries.push(...lifecycle);
+      continue;
+    }
     const dimensions = {
       flow: envelope.spineflow,
       contract: envelope.spinecontract.split('@')[0] as string,
@@ -505,6 +540,7 @@ async function finish(
         break;
       }
     }
+    entries.push(...lifecycle);
     // The records the event refers to, so each one's timeline shows it: all of them once the
     // event is applied, and those it created or linked even when the event itself failed.
     for (const related of settled.related ?? []) {

@@ -175,8 +175,9 @@ describe('mapping to Odoo values', () => {
     expect(values.invoice_date).toBe('2025-01-29');
     expect(values.ref).toBe('8F2C1A7B-0002');
     expect(values.invoice_line_ids).toEqual([
-      { name: '2 × Team seat (at €99.00 / month)', quantity: 2, price_unit: 99 },
-      { name: 'Priority support add-on', quantity: 1, price_unit: 40 },
+      // No tax rates on the lines: an explicit empty list, so Odoo adds no default tax.
+      { name: '2 × Team seat (at €99.00 / month)', quantity: 2, price_unit: 99, tax_ids: [] },
+      { name: 'Priority support add-on', quantity: 1, price_unit: 40, tax_ids: [] },
     ]);
     expect(values.partner_id).toMatchObject({
       '@externalId': 'stripe_customer_cus_RdrHvYMPzaRkCn',

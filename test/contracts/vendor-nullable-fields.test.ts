@@ -41,6 +41,15 @@ const DELIVERED_BEFORE: Readonly<Record<string, readonly string[]>> = {
   'stripe.charge-refund': ['stripe/customer.created'],
 };
 
+/**
+ * Variants no vendor sends because they contradict the event's own figures, and the error they
+ * must fail with instead: an invoice whose lines are emptied keeps its total of 238.00, so Odoo's
+ * total (0) is not Stripe's and the invoice is not posted (DESIGN.md "Numbers match").
+ */
+const CONTRADICTS_ITS_TOTAL: Readonly<Record<string, string>> = {
+  'stripe/invoice.paid data.object.lines.data: []': 'totals-differ',
+};
+
 type JsonSchema = {
   readonly type?: string | readonly string[];
   readonly enum?: readonly unknown[];
@@ -300,7 +309,7 @@ describe('vendor payloads with their nullable and optional fields left empty', (
 
   it.each(cases.map((c) => [c.name, c] as const))(
     '%s: every variant ends applied or skipped with a reason, never failed',
-    async (_, { contract, variants, headers }) => {
+    async (name, { contract, variants, headers }) => {
       const failed: string[] = [];
       // Variants that map to the same Odoo values land the same way: each is written once.
       const written = new Set<string>();
@@ -319,6 +328,15 @@ describe('vendor payloads with their nullable and optional fields left empty', (
         if (written.has(values)) continue;
         written.add(values);
         const outcome = await applyInFreshOdoo(contract, envelope);
+        const refusal = CONTRADICTS_ITS_TOTAL[`${name} ${variant.name}`];
+        if (refusal) {
+          expect(outcome, variant.name).toMatchObject({
+            kind: 'failed',
+            retryable: false,
+            error: { code: refusal },
+          });
+          continue;
+        }
         if (!settledWell(outcome)) failed.push(`${variant.name} → ${described(outcome)}`);
       }
       expect(failed).toEqual([]);

@@ -226,6 +226,7 @@ describe('a webhook becomes exactly one correct change in Odoo, on the local run
       'received',
       'queued',
       'applied',
+      'posted',
       'related',
       'received',
       'queued',

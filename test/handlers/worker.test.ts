@@ -108,7 +108,13 @@ describe('arrivals recorded by the worker', { timeout: 60_000 }, () => {
       );
       expect(result.batchItemFailures).toEqual([]);
       const trail = await lineage().byEvent('stripe', 'evt_arrival_no_key');
-      expect(trail.map((e) => e.stage)).toEqual(['received', 'queued', 'applied', 'related']);
+      expect(trail.map((e) => e.stage)).toEqual([
+        'received',
+        'queued',
+        'applied',
+        'posted',
+        'related',
+      ]);
       expect(trail[0]).not.toHaveProperty('redacted');
     } finally {
       await secrets.send(new CreateSecretCommand({ Name: name, SecretString }));

@@ -61,7 +61,7 @@ describe('reconciliation: lineage against Odoo', () => {
   it('reports everything matched, with counts and sums on both sides', async () => {
     const report = await reconcileContractDay(payments, '2025-01-27', { lineage, odoo });
     expect(report).toMatchObject({
-      contract: 'stripe.payment-intent@1.0.0',
+      contract: 'stripe.payment-intent@1.1.0',
       applied: { count: 1, sum: 149 },
       odoo: { count: 1, sum: 149 },
       matched: 1,

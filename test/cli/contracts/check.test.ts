@@ -65,7 +65,7 @@ describe('spine contracts check', () => {
     const { code, out } = spine('contracts', 'check', '--against', 'HEAD');
     expect(code).toBe(1);
     expect(out).toMatch(
-      /BREAKING \[field-removed\] stripe\.payment-intent@1\.0\.0 \$\.data\.object\.currency: declared → \(removed\)/,
+      /BREAKING \[field-removed\] stripe\.payment-intent@1\.1\.0 \$\.data\.object\.currency: declared → \(removed\)/,
     );
     expect(out).toContain('payment-intent.v2.yaml');
     expect(out).toContain('refused');
@@ -88,11 +88,11 @@ describe('spine contracts check', () => {
     const { code, out } = spine('contracts', 'check', '--against', 'HEAD');
     expect(code).toBe(1);
     expect(out).toContain('[locator]');
-    expect(out).toMatch(/BREAKING \[field-removed\] stripe\.payment-intent@1\.0\.0 \$\.created/);
+    expect(out).toMatch(/BREAKING \[field-removed\] stripe\.payment-intent@1\.1\.0 \$\.created/);
   });
 
   it('accepts a new optional field', () => {
-    change(PAYMENT, 'version: 1.0.0', 'version: 1.1.0');
+    change(PAYMENT, 'version: 1.1.0', 'version: 1.2.0');
     change(
       PAYMENT,
       `            payment_method:
@@ -155,14 +155,14 @@ describe('spine contracts check', () => {
 
   it('accepts a breaking change published as a new major beside the deprecated old one', () => {
     const v2 = readFileSync(join(project, PAYMENT), 'utf8')
-      .replace('version: 1.0.0', 'version: 2.0.0')
+      .replace('version: 1.1.0', 'version: 2.0.0')
       .replace(
         'customer:\n              description: The Stripe customer (cus_...) who paid, if the payment is linked to one.\n              type: [string, "null"]',
         'customer:\n              description: The Stripe customer (cus_...) who paid.\n              type: string',
       );
     writeFileSync(join(project, 'contracts/stripe/payment-intent.v2.yaml'), v2);
     change(PAYMENT, 'status: active', 'status: deprecated');
-    change(PAYMENT, 'version: 1.0.0', 'version: 1.0.1');
+    change(PAYMENT, 'version: 1.1.0', 'version: 1.1.1');
     const { code, out } = spine('contracts', 'check', '--against', 'HEAD');
     expect(code, out).toBe(0);
     expect(out).not.toContain('major-not-needed');
@@ -171,16 +171,16 @@ describe('spine contracts check', () => {
 
   it('warns about a major version bump for a compatible change', () => {
     const v2 = readFileSync(join(project, PAYMENT), 'utf8').replace(
-      'version: 1.0.0',
+      'version: 1.1.0',
       'version: 2.0.0',
     );
     writeFileSync(join(project, 'contracts/stripe/payment-intent.v2.yaml'), v2);
     change(PAYMENT, 'status: active', 'status: deprecated');
-    change(PAYMENT, 'version: 1.0.0', 'version: 1.0.1');
+    change(PAYMENT, 'version: 1.1.0', 'version: 1.1.1');
     const { code, out } = spine('contracts', 'check', '--against', 'HEAD');
     expect(code, out).toBe(0);
     expect(out).toMatch(
-      /warning \[major-not-needed\] stripe\.payment-intent@2\.0\.0 version: 1\.0\.0 → 2\.0\.0/,
+      /warning \[major-not-needed\] stripe\.payment-intent@2\.0\.0 version: 1\.1\.0 → 2\.0\.0/,
     );
     expect(out).toContain('a minor version in place');
   });

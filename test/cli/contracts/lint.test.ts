@@ -200,4 +200,52 @@ describe('contracts lint', () => {
     );
     expect(only(lint([FILE, text]).findings, 'ownership').message).toContain('"vat"');
   });
+
+  describe('target.lifecycle', () => {
+    const PAYMENT_FILE = 'contracts/stripe/payment-intent.v1.yaml';
+    const PAYMENT = read(PAYMENT_FILE);
+    const STEPS = `  lifecycle:
+    - step: post
+    - step: reconcile`;
+
+    it('refuses reconcile before post, on the line of the step', () => {
+      const text = edit(
+        PAYMENT,
+        STEPS,
+        `  lifecycle:
+    - step: reconcile
+      with: '{ "@model": "account.move", "@externalId": "stripe_invoice_x" }'
+    - step: post
+    - step: reconcile`,
+      );
+      const findings = lint([PAYMENT_FILE, text]).findings.filter((f) => f.rule === 'lifecycle');
+      expect(findings.map((f) => f.message)).toEqual([
+        'reconcile comes before post, but only posted entries are reconciled',
+        'step reconcile appears twice',
+      ]);
+      expect(lineText(text, findings[0])).toContain('step: reconcile');
+    });
+
+    it('refuses a lifecycle on a model that is not posted', () => {
+      const text = edit(CUSTOMER, '  mapping: |', '  lifecycle:\n    - step: post\n  mapping: |');
+      expect(only(lint([FILE, text]).findings, 'lifecycle').message).toContain('res.partner');
+    });
+
+    it('refuses a reconcile step without its counterpart, and a JSONata that does not parse', () => {
+      const missing = lint([
+        PAYMENT_FILE,
+        edit(PAYMENT, `${STEPS}\n      with: >-`, `${STEPS}\n      total: >-`),
+      ]);
+      expect(only(missing.findings, 'contract-format').message).toContain('"with"');
+      const broken = lint([
+        PAYMENT_FILE,
+        edit(
+          PAYMENT,
+          STEPS,
+          '  lifecycle:\n    - step: post\n      total: amount (\n    - step: reconcile',
+        ),
+      ]);
+      expect(only(broken.findings, 'mapping-syntax').path).toBe('target.lifecycle[0].total');
+    });
+  });
 });

@@ -1,0 +1,267 @@
+/**
+ * How far a written document goes (DESIGN.md "Reference data and document lifecycle"): the
+ * contract's lifecycle steps run in order on the record an event just wrote. Each step reads the
+ * record's state first and does only what is not done yet, so a replay, a retry after a lost
+ * answer, or the other event of a pair arriving later never posts or reconciles twice.
+ *
+ * - post: a draft leaves draft with `action_post`; an invoice only when Odoo's total equals the
+ *   vendor's to the currency's rounding (else `TotalsDiffer`, and the invoice stays a draft).
+ * - reconcile: an invoice and its payment, whichever event comes second, are matched the way the
+ *   external API allows on Odoo 16–19: the payment's open receivable line assigned to the invoice
+ *   (`js_assign_outstanding_line`). While the counterpart is missing or still a draft, nothing:
+ *   both contracts declare the step, each naming the other.
+ */
+import jsonata from 'jsonata';
+import { fromMinorUnits, isoDate, type MappingContext } from '../contracts/mapping.ts';
+import type { CompiledContract, CompiledLifecycleStep } from '../contracts/model.ts';
+import { MappingError } from '../errors/mapping-error.ts';
+import { TotalsDiffer } from '../errors/totals-differ.ts';
+import type { OdooClient, OdooRecord } from '../odoo/client.ts';
+import { OdooMissingError, OdooUserError } from '../odoo/errors/index.ts';
+import { EXTERNAL_ID_MODULE } from '../odoo/upsert.ts';
+
+/** A state change a step made, for lineage (`posted`, `reconciled`). */
+export interface LifecycleChange {
+  readonly stage: 'posted' | 'reconciled';
+  readonly model: string;
+  readonly recordId: number;
+  readonly detail: string;
+}
+
+/** The changes made, and the error that stopped the steps, if one did. */
+export interface LifecycleResult {
+  readonly changes: readonly LifecycleChange[];
+  readonly error?: Error;
+}
+
+/** The record an event wrote, and what its contract's expressions read. */
+export interface LifecycleSubject {
+  readonly contract: CompiledContract;
+  /** The minimised event, as the mapping saw it. */
+  readonly event: unknown;
+  readonly context: MappingContext;
+  readonly model: string;
+  readonly recordId: number;
+}
+
+const INVOICE = 'account.move';
+const PAYMENT = 'account.payment';
+/** Payment states that have a journal entry to reconcile: 16/17 `posted`, 18/19 `in_process`/`paid`. */
+const POSTED_PAYMENT = new Set(['posted', 'in_process', 'paid']);
+/** Nothing is left to pay: Community says `paid`, Enterprise `in_payment` until bank-matched. */
+const SETTLED = new Set(['paid', 'in_payment', 'reversed']);
+
+const expressions = new Map<string, jsonata.Expression>();
+
+async function evaluate(
+  subject: LifecycleSubject,
+  index: number,
+  key: 'total' | 'with',
+  source: string,
+): Promise<unknown> {
+  const { contract, context } = subject;
+  const label = `${contract.id}@${contract.version}`;
+  const name = `${label}#lifecycle[${index}].${key}`;
+  let expression = expressions.get(name);
+  if (!expression) {
+    expression = jsonata(source);
+    expression.registerFunction('fromMinorUnits', fromMinorUnits, '<ns:n>');
+    expression.registerFunction('isoDate', isoDate, '<j:s>');
+    expressions.set(name, expression);
+  }
+  try {
+    const result = await expression.evaluate(subject.event, {
+      entityKey: context.entityKey,
+      eventId: context.eventId,
+      source: context.source,
+    });
+    return result === undefined ? undefined : (JSON.parse(JSON.stringify(result)) as unknown);
+  } catch (error) {
+    throw new MappingError(
+      label,
+      `target.lifecycle[${index}].${key} failed: ${(error as Error).message}`,
+      undefined,
+      { cause: error },
+    );
+  }
+}
+
+const idOf = (value: unknown): number | undefined => {
+  const id = Array.isArray(value) ? value[0] : value;
+  return typeof id === 'number' && id > 0 ? id : undefined;
+};
+
+async function readOne(
+  client: OdooClient,
+  model: string,
+  id: number,
+  fields: readonly string[],
+): Promise<OdooRecord> {
+  const [record] = await client.read(model, [id], fields);
+  if (!record)
+    throw new OdooMissingError(
+      `${model} ${id} is gone`,
+      { model, method: 'read' },
+      'replay the event: it writes the record again',
+    );
+  return record;
+}
+
+/** Same amount once both are rounded to the currency's rounding (0.01, 1, 0.001, 0.05). */
+function sameAmount(a: number, b: number, rounding: number): boolean {
+  return Math.round(a / rounding) === Math.round(b / rounding);
+}
+
+async function post(
+  client: OdooClient,
+  subject: LifecycleSubject,
+  step: Extract<CompiledLifecycleStep, { step: 'post' }>,
+  index: number,
+): Promise<LifecycleChange | undefined> {
+  const { model, recordId } = subject;
+  const totalField = model === PAYMENT ? 'amount' : 'amount_total';
+  const record = await readOne(client, model, recordId, ['state', totalField, 'currency_id']);
+  // Posted, paid or cancelled: not this step's to change (and posting twice is an error in Odoo).
+  if (record.state !== 'draft') return undefined;
+  const actual = Number(record[totalField]) || 0;
+  let checked = '';
+  if (step.total !== undefined) {
+    const expected = await evaluate(subject, index, 'total', step.total);
+    if (typeof expected !== 'number')
+      throw new MappingError(
+        `${subject.contract.id}@${subject.contract.version}`,
+        `target.lifecycle[${index}].total gave ${JSON.stringify(expected)}, not an amount`,
+      );
+    const currencyId = idOf(record.currency_id);
+    const currency = currencyId
+      ? await readOne(client, 'res.currency', currencyId, ['name', 'rounding'])
+      : undefined;
+    const code = String(currency?.name ?? '');
+    if (!sameAmount(actual, expected, Number(currency?.rounding) || 0.01))
+      throw new TotalsDiffer(model, recordId, expected, actual, code);
+    checked = `, its total ${actual} ${code} equal to the event's`;
+  }
+  await client.call(model, 'action_post', { ids: [recordId] });
+  const posted = await readOne(client, model, recordId, ['state', 'name']);
+  if (posted.state === 'draft')
+    throw new OdooUserError(
+      `${model} ${recordId} is still a draft after action_post`,
+      { model, method: 'action_post' },
+      'post it in Odoo to see what it asks for (a review wizard, a missing field), then replay the event',
+    );
+  return {
+    stage: 'posted',
+    model,
+    recordId,
+    detail: `${model} ${recordId} posted${posted.name ? ` as ${String(posted.name)}` : ''} (state ${String(posted.state)})${checked}`,
+  };
+}
+
+/** The counterpart the step names, as model and external id, or undefined when the event names none. */
+function counterpartOf(
+  subject: LifecycleSubject,
+  index: number,
+  value: unknown,
+): { model: string; externalId: string } | undefined {
+  if (value === undefined || value === null) return undefined;
+  const relation = value as Record<string, unknown>;
+  const model = relation['@model'];
+  const externalId = relation['@externalId'];
+  const counterpart = subject.model === INVOICE ? PAYMENT : INVOICE;
+  if (model !== counterpart || typeof externalId !== 'string' || externalId === '')
+    throw new MappingError(
+      `${subject.contract.id}@${subject.contract.version}`,
+      `target.lifecycle[${index}].with gave ${JSON.stringify(value)}, not {"@model": "${counterpart}", "@externalId": ...}`,
+    );
+  return {
+    model: counterpart,
+    externalId: externalId.replace(new RegExp(`^${EXTERNAL_ID_MODULE}\\.`), ''),
+  };
+}
+
+async function reconcile(
+  client: OdooClient,
+  subject: LifecycleSubject,
+  step: Extract<CompiledLifecycleStep, { step: 'reconcile' }>,
+  index: number,
+): Promise<LifecycleChange | undefined> {
+  const counterpart = counterpartOf(
+    subject,
+    index,
+    await evaluate(subject, index, 'with', step.with),
+  );
+  if (!counterpart) return undefined;
+  const [found] = await client.searchRead(
+    'ir.model.data',
+    [
+      ['module', '=', EXTERNAL_ID_MODULE],
+      ['name', '=', counterpart.externalId],
+      ['model', '=', counterpart.model],
+    ],
+    { fields: ['res_id'], limit: 1 },
+  );
+  // Not written yet: its own event reconciles when it arrives, since its contract names this one.
+  if (!found) return undefined;
+  const other = Number(found.res_id);
+  const [invoiceId, paymentId] =
+    subject.model === INVOICE ? [subject.recordId, other] : [other, subject.recordId];
+
+  const invoiceFields = ['state', 'amount_residual', 'payment_state'];
+  const invoice = await readOne(client, INVOICE, invoiceId, invoiceFields);
+  // A draft invoice is its own event's to post; once posted, that event reconciles it.
+  if (invoice.state !== 'posted' || settled(invoice)) return undefined;
+  const payment = await readOne(client, PAYMENT, paymentId, ['state', 'move_id']);
+  const paymentMove = idOf(payment.move_id);
+  if (!POSTED_PAYMENT.has(String(payment.state)) || !paymentMove) return undefined;
+  const [line] = await client.searchRead(
+    'account.move.line',
+    [
+      ['move_id', '=', paymentMove],
+      ['account_type', 'in', ['asset_receivable', 'liability_payable']],
+      ['reconciled', '=', false],
+    ],
+    { fields: ['id'], limit: 1 },
+  );
+  // The payment is matched already (with this invoice, or by hand with another): nothing to add.
+  if (!line) return undefined;
+  try {
+    await client.call(INVOICE, 'js_assign_outstanding_line', {
+      ids: [invoiceId],
+      args: { line_id: line.id },
+    });
+  } catch (error) {
+    // The other event of the pair, delivered at the same moment, may have matched them first:
+    // Odoo then refuses entries already reconciled. Settled is what this step wanted.
+    if (!(error instanceof OdooUserError)) throw error;
+    if (settled(await readOne(client, INVOICE, invoiceId, invoiceFields))) return undefined;
+    throw error;
+  }
+  const after = await readOne(client, INVOICE, invoiceId, invoiceFields);
+  const detail = `account.move ${invoiceId} with account.payment ${paymentId}: payment_state ${String(after.payment_state)}, amount_residual ${Number(after.amount_residual)}`;
+  return { stage: 'reconciled', model: subject.model, recordId: subject.recordId, detail };
+}
+
+function settled(invoice: OdooRecord): boolean {
+  return SETTLED.has(String(invoice.payment_state)) || Number(invoice.amount_residual) === 0;
+}
+
+/** Runs the contract's lifecycle on the record its event wrote; stops at the first failing step. */
+export async function advanceDocument(
+  client: OdooClient,
+  subject: LifecycleSubject,
+): Promise<LifecycleResult> {
+  const changes: LifecycleChange[] = [];
+  const steps = subject.contract.target.lifecycle;
+  for (const [index, step] of steps.entries()) {
+    try {
+      const change =
+        step.step === 'post'
+          ? await post(client, subject, step, index)
+          : await reconcile(client, subject, step, index);
+      if (change) changes.push(change);
+    } catch (error) {
+      return { changes, error: error instanceof Error ? error : new Error(String(error)) };
+    }
+  }
+  return { changes };
+}
