@@ -4,9 +4,17 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { SQSRecord } from 'aws-lambda';
-import { loadContractRegistry, minimise } from '../../functions/contracts/index.ts';
+import {
+  type Delivery,
+  loadContractRegistry,
+  minimise,
+  readLocator,
+  readLocatorString,
+  toEpochMillis,
+} from '../../functions/contracts/index.ts';
 import type { CompiledContract } from '../../functions/contracts/model.ts';
 import type { Envelope } from '../../functions/ingest/envelope.ts';
+import { parseEventJson } from '../../functions/ingest/event-json.ts';
 import { deduplicationId, groupId } from '../../functions/platform/queues.ts';
 import { loadFixture } from './fixtures.ts';
 
@@ -115,5 +123,34 @@ export function stripeCustomerEvent(
     subject: customer.id,
     type: 'customer.updated',
     time: new Date(event.created * 1000).toISOString(),
+  });
+}
+
+/**
+ * The envelope the receiver queues for a Stripe fixture, after `edit` changed its object; an edit
+ * that Stripe could not send (one the contract refuses) throws.
+ */
+export function stripeFixtureEnvelope(
+  name: string,
+  edit: (object: Record<string, unknown>) => void = () => {},
+): Envelope {
+  const event = parseEventJson(loadFixture(name).raw) as {
+    type: string;
+    data: { object: Record<string, unknown> };
+  };
+  edit(event.data.object);
+  const contract = registry.route('stripe', event.type);
+  if (!contract) throw new Error(`${name} routes to no contract`);
+  const violations = registry.validate(contract, event);
+  if (violations.length > 0)
+    throw new Error(`${name} as edited is not what Stripe may send: ${JSON.stringify(violations)}`);
+  const delivery: Delivery = { event, headers: {} };
+  return queuedEnvelope(contract, event, {
+    id: readLocatorString(contract.source.eventId, delivery) as string,
+    subject: readLocatorString(contract.source.entityKey, delivery) as string,
+    type: event.type,
+    time: new Date(
+      toEpochMillis(readLocator(contract.source.occurredAt, delivery)) as number,
+    ).toISOString(),
   });
 }

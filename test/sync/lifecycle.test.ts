@@ -4,59 +4,32 @@
  * nothing; an invoice whose Odoo total is not Stripe's stays a draft and fails for good.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  type Delivery,
-  loadContractRegistry,
-  readLocator,
-  readLocatorString,
-  toEpochMillis,
-} from '../../functions/contracts/index.ts';
+import { loadContractRegistry } from '../../functions/contracts/index.ts';
 import { TotalsDiffer } from '../../functions/errors/index.ts';
 import type { Envelope } from '../../functions/ingest/envelope.ts';
-import { parseEventJson } from '../../functions/ingest/event-json.ts';
 import {
   type ApplyOutcome,
   applyEnvelopes,
   type SyncDependencies,
 } from '../../functions/sync/apply.ts';
 import { type OdooEmulator, startOdooEmulator } from '../../local/odoo/server.ts';
-import { loadFixture } from '../support/fixtures.ts';
 import { MemoryLineageStore } from '../support/memory-lineage.ts';
 import { integrationClient } from '../support/odoo.ts';
-import { queuedEnvelope } from '../support/queued-events.ts';
+import { stripeFixtureEnvelope } from '../support/queued-events.ts';
 
 const registry = loadContractRegistry();
 const INVOICE = 'in_1QkaPzLkdIwHu7ixW3hJ8sRq';
 const PAYMENT = 'pi_3QkZCxLkdIwHu7ix0a8GzK1P';
 
-type StripeEvent = { type: string; data: { object: Record<string, unknown> } };
-
-function stripeEnvelope(name: string, edit: (object: Record<string, unknown>) => void): Envelope {
-  const event = parseEventJson(loadFixture(name).raw) as StripeEvent;
-  edit(event.data.object);
-  const contract = registry.route('stripe', event.type);
-  if (!contract) throw new Error(`${name} routes to no contract`);
-  const delivery: Delivery = { event, headers: {} };
-  expect(registry.validate(contract, event), `${name} as Stripe may send it`).toEqual([]);
-  return queuedEnvelope(contract, event, {
-    id: readLocatorString(contract.source.eventId, delivery) as string,
-    subject: readLocatorString(contract.source.entityKey, delivery) as string,
-    type: event.type,
-    time: new Date(
-      toEpochMillis(readLocator(contract.source.occurredAt, delivery)) as number,
-    ).toISOString(),
-  });
-}
-
-const customer = () => stripeEnvelope('stripe/customer.created', () => {});
+const customer = () => stripeFixtureEnvelope('stripe/customer.created', () => {});
 /** The fixture invoice (238.00 EUR, two untaxed lines), paid by the PaymentIntent below. */
 const invoice = (edit: (object: Record<string, unknown>) => void = () => {}) =>
-  stripeEnvelope('stripe/invoice.paid', (object) => {
+  stripeFixtureEnvelope('stripe/invoice.paid', (object) => {
     object.payment_intent = PAYMENT;
     edit(object);
   });
 const payment = () =>
-  stripeEnvelope('stripe/payment_intent.succeeded', (object) => {
+  stripeFixtureEnvelope('stripe/payment_intent.succeeded', (object) => {
     Object.assign(object, { amount: 23_800, amount_received: 23_800, invoice: INVOICE });
   });
 

@@ -3,15 +3,7 @@
  * payment, invoice and refund: every event lands, none is dead-lettered, all on one partner.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  type Delivery,
-  loadContractRegistry,
-  readLocator,
-  readLocatorString,
-  toEpochMillis,
-} from '../../functions/contracts/index.ts';
-import type { Envelope } from '../../functions/ingest/envelope.ts';
-import { parseEventJson } from '../../functions/ingest/event-json.ts';
+import { loadContractRegistry } from '../../functions/contracts/index.ts';
 import type { OdooClient } from '../../functions/odoo/client.ts';
 import {
   type ApplyOutcome,
@@ -19,50 +11,29 @@ import {
   type SyncDependencies,
 } from '../../functions/sync/apply.ts';
 import { type OdooEmulator, startOdooEmulator } from '../../local/odoo/server.ts';
-import { loadFixture } from '../support/fixtures.ts';
 import { MemoryLineageStore } from '../support/memory-lineage.ts';
 import { integrationClient } from '../support/odoo.ts';
-import { queuedEnvelope } from '../support/queued-events.ts';
+import { stripeFixtureEnvelope } from '../support/queued-events.ts';
 
 const registry = loadContractRegistry();
 const CUSTOMER = 'cus_RdrHvYMPzaRkCn';
 
-type StripeEvent = { type: string; data: { object: Record<string, unknown> } };
-
-/** The envelope the receiver queues for a Stripe fixture, after `edit` changed its object. */
-function stripeEnvelope(name: string, edit: (object: Record<string, unknown>) => void): Envelope {
-  const event = parseEventJson(loadFixture(name).raw) as StripeEvent;
-  edit(event.data.object);
-  const contract = registry.route('stripe', event.type);
-  if (!contract) throw new Error(`${name} routes to no contract`);
-  const delivery: Delivery = { event, headers: {} };
-  expect(registry.validate(contract, event), `${name} as Stripe may send it`).toEqual([]);
-  return queuedEnvelope(contract, event, {
-    id: readLocatorString(contract.source.eventId, delivery) as string,
-    subject: readLocatorString(contract.source.entityKey, delivery) as string,
-    type: event.type,
-    time: new Date(
-      toEpochMillis(readLocator(contract.source.occurredAt, delivery)) as number,
-    ).toISOString(),
-  });
-}
-
 // What Stripe sends for a customer created with nothing but a payment method: no name, no
 // e-mail, no phone, no address; the invoice copies the customer's empty name and e-mail.
 const customer = () =>
-  stripeEnvelope('stripe/customer.created', (c) => {
+  stripeFixtureEnvelope('stripe/customer.created', (c) => {
     Object.assign(c, { name: null, email: null, phone: null, address: null });
   });
 const payment = () =>
-  stripeEnvelope('stripe/payment_intent.succeeded', (p) => {
+  stripeFixtureEnvelope('stripe/payment_intent.succeeded', (p) => {
     p.receipt_email = null;
   });
 const invoice = () =>
-  stripeEnvelope('stripe/invoice.paid', (i) => {
+  stripeFixtureEnvelope('stripe/invoice.paid', (i) => {
     Object.assign(i, { customer_name: null, customer_email: null });
   });
 const refund = () =>
-  stripeEnvelope('stripe/charge.refunded', (ch) => {
+  stripeFixtureEnvelope('stripe/charge.refunded', (ch) => {
     ch.receipt_email = null;
     ch.billing_details = { name: null, email: null, phone: null, address: null };
   });
