@@ -28,7 +28,7 @@ import {
 } from './spine-process.ts';
 import { eventKey, planTraffic, type Story } from './traffic.ts';
 import { newTally, Vendors } from './vendor.ts';
-import { type EventTrail, type Finding, judge, type OdooTables, type Verdict } from './verdict.ts';
+import { type EventTrail, judge, type OdooTables, type Verdict } from './verdict.ts';
 
 /** The clock a chaos run asks `spine local` for: failures retried in seconds, not half minutes. */
 export const CHAOS_CLOCK = {
@@ -94,15 +94,16 @@ export interface ChaosReport {
     readonly workerTimeoutSeconds: number;
     readonly stalls: 'on' | 'off' | 'not in this emulator';
   };
-  readonly findings: {
-    readonly lost: readonly Finding[];
-    readonly stuck: readonly Finding[];
-    readonly duplicated: readonly Finding[];
-    readonly staleOverwrites: readonly Finding[];
-    readonly wrongValues: readonly Finding[];
-    readonly linesNotAsSent: readonly Finding[];
-    readonly missingRecords: readonly Finding[];
-  };
+  readonly findings: Pick<
+    Verdict,
+    | 'lost'
+    | 'stuck'
+    | 'duplicated'
+    | 'staleOverwrites'
+    | 'wrongValues'
+    | 'linesNotAsSent'
+    | 'missingRecords'
+  >;
   /** The invariants that failed, by name; empty when the run proves exactly once. */
   readonly failed: readonly string[];
   readonly ok: boolean;
