@@ -16,7 +16,7 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { CreateQueueCommand, SetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import type { CompiledFlow } from '../functions/contracts/model.ts';
+import type { CompiledCrosswalk, CompiledFlow } from '../functions/contracts/model.ts';
 import {
   deadLetterQueueName,
   flowQueueName,
@@ -96,6 +96,11 @@ export interface LocalRuntimeOptions {
     readonly apiKey?: string;
   };
   readonly odooVersion?: 16 | 17 | 18 | 19;
+  /**
+   * The records the crosswalks name (taxes, journals, pricelists, service products), made in
+   * the emulated Odoo as a configured company holds them; omitted, it stays a fresh database.
+   */
+  readonly referenceData?: Readonly<Record<string, CompiledCrosswalk>>;
   readonly flows: readonly CompiledFlow[];
   /** Sources whose webhooks the gateway accepts, and their signature schemes (a secret is generated for each). */
   readonly sources: readonly { readonly system: string; readonly signature: string }[];
@@ -133,7 +138,9 @@ export type RuntimeLogLine =
       messageId: string;
       event?: { id?: string; type?: string };
     }
-  | { kind: 'ready'; runtime: LocalRuntime };
+  | { kind: 'ready'; runtime: LocalRuntime }
+  /** What the emulated Odoo was given of the crosswalks' records at start. */
+  | { kind: 'reference-data'; created: readonly string[] };
 
 export interface LocalRuntime {
   readonly gatewayUrl: string;
@@ -302,9 +309,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
           version: options.odooVersion ?? 18,
           snapshotFile: join(dataDir, 'odoo.json'),
           requestLimitMs: clock.odooRequestLimitSeconds * 1000,
+          ...(options.referenceData ? { referenceData: options.referenceData } : {}),
         }),
       );
       stops.push(() => (odooEmulator as OdooEmulator).stop());
+      const { created } = (odooEmulator as OdooEmulator).referenceSetup;
+      if (created.length > 0) log({ kind: 'reference-data', created });
     }
     const odoo = options.odoo ?? emulatedOdooCredential(odooEmulator as OdooEmulator);
 

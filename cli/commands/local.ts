@@ -11,6 +11,7 @@ interface LocalOptions {
   port?: string;
   data?: string;
   odooVersion?: string;
+  bareOdoo?: boolean;
   verbose?: boolean;
   json?: boolean;
   workerTimeout?: string;
@@ -124,6 +125,10 @@ export function formatLogLine(
         `${clock(at)} ${pad('rotation', 9)} ${pad(f.secretName, 10)} failed${f.step ? ` at ${f.step}` : ''}: ${f.error} — AWSCURRENT is unchanged; version ${f.versionId} stays AWSPENDING and the next RotateSecret retries it`,
       ];
     }
+    case 'reference-data':
+      return [
+        `${clock(at)} ${pad('odoo', 9)} ${pad('reference', 10)} set up as a configured company: ${line.created.join(', ')} (spine local --bare-odoo starts without)`,
+      ];
     case 'ready':
       return [];
   }
@@ -253,6 +258,10 @@ export function registerLocalCommand(program: Command): void {
       '--odoo-version <version>',
       'version of the emulated Odoo: 16, 17, 18 or 19 (default 18)',
     )
+    .option(
+      '--bare-odoo',
+      'start the emulated Odoo as a fresh database, without the taxes, journals, pricelists and service products the crosswalks name (`spine reference check` then lists them)',
+    )
     .option('--verbose', "also print the handlers' JSON logs and metrics")
     .option('--json', 'print one JSON object per log line')
     .option(
@@ -357,6 +366,7 @@ that keeps failing reaches the DLQ within seconds rather than minutes.`,
         ...(options.odooVersion
           ? { odooVersion: Number(options.odooVersion) as 16 | 17 | 18 | 19 }
           : {}),
+        ...(options.bareOdoo ? {} : { referenceData: registry.reference }),
         flows: registry.flows,
         sources,
         handlers: async () => {

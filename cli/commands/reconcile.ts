@@ -1,4 +1,7 @@
-/** `spine reconcile`: does Odoo hold what lineage says was applied? A table, or --json. */
+/**
+ * `spine reconcile`: does Odoo hold what lineage says was applied, and book what the vendor
+ * charged? A table and the finance view per currency, or --json.
+ */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { type Command, Option } from 'commander';
@@ -43,6 +46,13 @@ differences (the contract's reconcile.sum field), and fields whose value in Odoo
 entity's newest applied event wrote, with the event ids behind them. A field changed in Odoo by
 a person after Spine wrote it is reported too: that is drift. Values are compared through keyed
 fingerprints (the redaction key), never printed, since they may be personal.
+
+The finance view follows, for contracts whose reconcile part declares what the vendor said
+(currency, amounts, state): per contract and currency, the vendor's count and totals against
+Odoo's (never two currencies added together), unposted invoices, unmatched payments and
+unconfirmed paid orders, then each record whose amount, tax, currency or state differs, with the
+event ids and both figures. --json carries the same (currencies, financeDifferences, figures).
+Without --day, when nothing was applied today, it names the days lineage holds applied events of.
 Exit status: 0 when everything matches, 1 when anything differs.`,
     )
     .action(async (options: ReconcileOptions, command: Command) => {
@@ -147,7 +157,30 @@ Exit status: 0 when everything matches, 1 when anything differs.`,
             ...(fingerprint ? { fingerprint } : {}),
           }),
         );
-      if (options.json) printLine(JSON.stringify(reports, null, 2));
+      // Lineage files events under the day they happened at the vendor, rarely today's in a demo.
+      const nothingToday = !options.day && reports.every((r) => r.applied.count === 0);
+      const daysHint = nothingToday
+        ? await lineage
+            .appliedDays({ contracts: contracts.map((c) => c.id) })
+            .then(({ days, complete }) => {
+              const found = Object.entries(days).sort(([a], [b]) => b.localeCompare(a));
+              if (found.length === 0)
+                return `nothing was applied on ${day} (UTC), and lineage holds no applied events${complete ? '' : ' among the entries read'}`;
+              const listed = found
+                .slice(0, 10)
+                .map(([d, n]) => `${d} (${n})`)
+                .join(', ');
+              return `nothing was applied on ${day} (UTC); lineage holds applied events on ${listed}${found.length > 10 ? ', ...' : ''}${complete ? '' : ' (from the first entries read)'}: pass --day ${found[0]?.[0]}`;
+            })
+            .catch(
+              (error: unknown) =>
+                `nothing was applied on ${day} (UTC); pass --day <yyyy-mm-dd> for another day (the days in lineage could not be listed: ${(error as Error).message})`,
+            )
+        : undefined;
+      if (options.json) {
+        printLine(JSON.stringify(reports, null, 2));
+        if (daysHint) printError(daysHint);
+      } else if (daysHint) printLine(daysHint);
       else {
         const rows = reports.map((r) => [
           r.contract,
@@ -195,7 +228,9 @@ Exit status: 0 when everything matches, 1 when anything differs.`,
             printLine(
               `  ${r.contract}: unexpected in Odoo ${r.model} ${u.recordId} (${u.externalId}), not in lineage`,
             );
-          for (const d of r.differences)
+          // A field the finance view reports with its currency is not told twice.
+          const told = new Set(r.financeDifferences.map((f) => `${f.recordId}|${f.field}`));
+          for (const d of r.differences.filter((x) => !told.has(`${x.recordId}|${x.field}`)))
             printLine(
               `  ${r.contract}: ${r.model} ${d.recordId} ${d.field} is ${String(d.actual)} in Odoo, ${d.expected} applied (events ${d.eventIds.join(', ')})`,
             );
@@ -204,6 +239,8 @@ Exit status: 0 when everything matches, 1 when anything differs.`,
               `  ${r.contract}: ${r.model} ${v.recordId} (${v.externalId}) ${v.field} differs from what event ${v.eventId} wrote (a stale overwrite, or changed in Odoo since)`,
             );
         }
+        for (const line of (await import('./finance-view.ts')).financeView(reports))
+          printLine(line);
       }
       process.exitCode = reports.every((r) => r.ok) ? 0 : 1;
     });

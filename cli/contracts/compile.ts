@@ -8,6 +8,7 @@ import type {
   CompiledContract,
   CompiledCrosswalk,
   CompiledFlow,
+  CompiledLifecycleStep,
   CompiledRegistry,
   Locator,
   Shape,
@@ -17,6 +18,7 @@ import {
   type ContractYaml,
   durationSeconds,
   type FlowsYaml,
+  type LifecycleStepYaml,
   type LocatorYaml,
 } from './contract-file.ts';
 import { isSchemaObject, type JsonSchema, propertiesOf, resolveSchema } from './json-schema.ts';
@@ -59,6 +61,30 @@ export function shapeOf(schema: JsonSchema, root: JsonSchema, depth = 0): Shape 
 
 function locator(value: LocatorYaml): Locator {
   return 'path' in value ? { path: value.path } : { header: value.header };
+}
+
+/** A lint-checked step as the worker runs it: the keys of its kind, each expression trimmed. */
+function compileLifecycleStep(step: LifecycleStepYaml): CompiledLifecycleStep {
+  const text = (value: string | undefined) => value?.trim() ?? '';
+  switch (step.step) {
+    case 'post':
+      return { step: 'post', ...(step.total ? { total: text(step.total) } : {}) };
+    case 'reconcile':
+      return { step: 'reconcile', with: text(step.with) };
+    case 'totals':
+      return {
+        step: 'totals',
+        total: text(step.total),
+        ...(step.tax ? { tax: text(step.tax) } : {}),
+        ...(step.rounding ? { rounding: text(step.rounding) } : {}),
+      };
+    case 'confirm':
+      return { step: 'confirm', ...(step.when ? { when: text(step.when) } : {}) };
+    case 'cancel':
+      return { step: 'cancel', when: text(step.when) };
+    case 'credit-note':
+      return { step: 'credit-note', of: text(step.of) };
+  }
 }
 
 export function validatorName(contract: ContractYaml): string {
@@ -125,17 +151,28 @@ function compileContract(
       createOnly: c.target.createOnly ?? [],
       onMissing: c.target.onMissing ?? 'create',
       references,
-      lifecycle: (c.target.lifecycle ?? []).map((step) =>
-        step.step === 'post'
-          ? { step: 'post', ...(step.total ? { total: step.total.trim() } : {}) }
-          : { step: 'reconcile', with: step.with.trim() },
-      ),
+      lifecycle: (c.target.lifecycle ?? []).map(compileLifecycleStep),
     },
     compatibility: c.compatibility ?? 'backward',
     reconcile: {
       count: c.reconcile.count,
       ...(c.reconcile.sum ? { sum: c.reconcile.sum.field } : {}),
       ...(c.reconcile.sum?.from ? { sumFrom: c.reconcile.sum.from } : {}),
+      ...(c.reconcile.currency ? { currency: c.reconcile.currency.trim() } : {}),
+      ...(c.reconcile.amounts?.length
+        ? {
+            amounts: c.reconcile.amounts.map((a) => ({ field: a.field, from: a.from.trim() })),
+          }
+        : {}),
+      ...(c.reconcile.state
+        ? {
+            state: {
+              field: c.reconcile.state.field,
+              expect: c.reconcile.state.expect,
+              ...(c.reconcile.state.when ? { when: c.reconcile.state.when.trim() } : {}),
+            },
+          }
+        : {}),
     },
     quality: {
       freshness: c.quality.freshness,

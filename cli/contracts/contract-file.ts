@@ -33,13 +33,26 @@ export interface ContractYaml {
     lifecycle?: LifecycleStepYaml[];
   };
   compatibility?: 'backward' | 'forward' | 'full' | 'none';
-  reconcile: { count: boolean; sum?: { field: string; from?: string } };
+  reconcile: {
+    count: boolean;
+    sum?: { field: string; from?: string };
+    currency?: string;
+    amounts?: { field: string; from: string }[];
+    state?: { field: string; expect: (string | boolean)[]; when?: string };
+  };
   quality: { freshness: string };
 }
 
-export type LifecycleStepYaml =
-  | { step: 'post'; total?: string; with?: undefined }
-  | { step: 'reconcile'; with: string; total?: string };
+/** One lifecycle step as written; which keys belong to which step is the lint's to say. */
+export interface LifecycleStepYaml {
+  step: 'post' | 'reconcile' | 'totals' | 'confirm' | 'cancel' | 'credit-note';
+  total?: string;
+  tax?: string;
+  rounding?: string;
+  with?: string;
+  when?: string;
+  of?: string;
+}
 
 export interface FlowsYaml {
   flows: Record<string, { description: string; fifo: boolean }>;

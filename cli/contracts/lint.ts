@@ -5,11 +5,13 @@
 import { readFileSync } from 'node:fs';
 import jsonata from 'jsonata';
 import { parseJsonPath } from '../../functions/contracts/json-path.ts';
+import { LIFECYCLE_EXPRESSIONS } from '../../functions/contracts/model.ts';
 import { createAjv } from './ajv.ts';
 import {
   type ContractYaml,
   durationSeconds,
   type FlowsYaml,
+  type LifecycleStepYaml,
   type LocatorYaml,
   parseContractPath,
 } from './contract-file.ts';
@@ -170,14 +172,7 @@ function lintContract(
 } {
   const findings: Finding[] = [...doc.syntaxErrors];
   if (doc.data === undefined) return { findings };
-  const report = (
-    severity: Finding['severity'],
-    rule: string,
-    keyPath: KeyPath,
-    message: string,
-    hint?: string,
-    line?: number,
-  ) => {
+  const report: Report = (severity, rule, keyPath, message, hint, line) => {
     findings.push({
       severity,
       rule,
@@ -503,19 +498,7 @@ function lintContract(
   });
   const sum = contract.reconcile.sum;
   if (sum?.from !== undefined) {
-    try {
-      jsonata(sum.from);
-    } catch (error) {
-      const e = error as { message: string; position?: number };
-      report(
-        'error',
-        'mapping-syntax',
-        ['reconcile', 'sum', 'from'],
-        `the JSONata expression does not parse: ${e.message}`,
-        'check brackets and quotes near that position',
-        doc.lineWithin(['reconcile', 'sum', 'from'], e.position ?? 0),
-      );
-    }
+    checkExpression(report, doc, ['reconcile', 'sum', 'from'], sum.from);
   } else if (sum && !written.has(sum.field)) {
     report(
       'error',
@@ -525,12 +508,19 @@ function lintContract(
       'give reconcile.sum.from, a JSONata expression for the expected value, for fields Odoo computes',
     );
   }
+  lintReconcileFigures(contract, report, doc);
 
   lintLifecycle(contract, report, doc);
 
   let references: ReferenceUse[] = [];
   try {
-    references = referenceUses(contract.target.mapping);
+    // Lifecycle expressions name reference data too (the rounding product of an order).
+    references = [
+      contract.target.mapping,
+      ...(contract.target.lifecycle ?? []).flatMap((step) =>
+        LIFECYCLE_EXPRESSIONS.flatMap((key) => step[key] ?? []),
+      ),
+    ].flatMap(referenceUses);
   } catch {
     // A mapping that does not parse is already reported above.
   }
@@ -539,39 +529,115 @@ function lintContract(
   return { findings, checked: ok ? { doc, contract, mapping, references } : undefined };
 }
 
-/** The models a lifecycle step knows how to move on: Odoo's posted documents. */
-const LIFECYCLE_MODELS = new Set(['account.move', 'account.payment']);
+/** How a check reports a finding, at a key path (or a line within its value). */
+type Report = (
+  severity: Finding['severity'],
+  rule: string,
+  keyPath: KeyPath,
+  message: string,
+  hint?: string,
+  line?: number,
+) => void;
 
-/**
- * The lifecycle's steps: on a document model, each at most once, post before reconcile (only
- * posted entries reconcile), each key on the step that reads it, and JSONata that parses.
- */
-function lintLifecycle(
-  contract: ContractYaml,
-  report: (
-    severity: Finding['severity'],
-    rule: string,
-    keyPath: KeyPath,
-    message: string,
-    hint?: string,
-    line?: number,
-  ) => void,
-  doc: SourceDocument,
-): void {
-  const steps = contract.target.lifecycle ?? [];
-  if (steps.length > 0 && !LIFECYCLE_MODELS.has(contract.target.model)) {
+/** A JSONata expression of the contract that must parse, reported on the line of its error. */
+function checkExpression(report: Report, doc: SourceDocument, path: KeyPath, expression: string) {
+  try {
+    jsonata(expression);
+  } catch (error) {
+    const e = error as { message: string; position?: number };
     report(
       'error',
-      'lifecycle',
-      ['target', 'lifecycle'],
-      `target.lifecycle on ${contract.target.model}: only ${[...LIFECYCLE_MODELS].join(' and ')} are posted and reconciled`,
-      'remove target.lifecycle, or write a document model',
+      'mapping-syntax',
+      path,
+      `the JSONata expression does not parse: ${e.message}`,
+      'check brackets and quotes near that position',
+      doc.lineWithin(path, e.position ?? 0),
     );
-    return;
   }
+}
+
+/**
+ * What the vendor said (reconcile.currency, amounts, state.when): JSONata that parses, and each
+ * amount field once, since reconciliation keys the vendor's figures by field.
+ */
+function lintReconcileFigures(contract: ContractYaml, report: Report, doc: SourceDocument): void {
+  const { currency, amounts = [], state } = contract.reconcile;
+  const expressions: [KeyPath, string | undefined][] = [
+    [['reconcile', 'currency'], currency],
+    ...amounts.map((a, i): [KeyPath, string] => [['reconcile', 'amounts', i, 'from'], a.from]),
+    [['reconcile', 'state', 'when'], state?.when],
+  ];
+  for (const [path, expression] of expressions) {
+    if (expression !== undefined) checkExpression(report, doc, path, expression);
+  }
+  const seen = new Set<string>();
+  amounts.forEach((amount, i) => {
+    if (seen.has(amount.field))
+      report(
+        'error',
+        'reconcile',
+        ['reconcile', 'amounts', i, 'field'],
+        `reconcile.amounts names "${amount.field}" twice`,
+        'compare each Odoo field with one vendor figure',
+      );
+    seen.add(amount.field);
+  });
+}
+
+/** The models each lifecycle step moves: posted documents, and orders. */
+const STEP_MODELS: Readonly<Record<LifecycleStepYaml['step'], readonly string[]>> = {
+  post: ['account.move', 'account.payment'],
+  reconcile: ['account.move', 'account.payment'],
+  totals: ['sale.order'],
+  confirm: ['sale.order'],
+  cancel: ['sale.order'],
+  'credit-note': ['account.payment'],
+};
+
+/** The expression keys each step reads; any other is misplaced. */
+const STEP_KEYS: Readonly<Record<LifecycleStepYaml['step'], readonly string[]>> = {
+  post: ['total'],
+  reconcile: ['with'],
+  totals: ['total', 'tax', 'rounding'],
+  confirm: ['when'],
+  cancel: ['when'],
+  'credit-note': ['of'],
+};
+
+/**
+ * A step that must come after another: always (`needs`: it does nothing without the other), or
+ * only when both are declared.
+ */
+const STEP_AFTER: readonly { step: string; after: string; needs: boolean; why: string }[] = [
+  { step: 'reconcile', after: 'post', needs: true, why: 'only posted entries are reconciled' },
+  {
+    step: 'confirm',
+    after: 'totals',
+    needs: false,
+    why: 'an order is confirmed only once its totals match',
+  },
+];
+
+/**
+ * The lifecycle's steps: each on a model it moves, at most once, in an order that works (post
+ * before reconcile, totals before confirm), each key on the step that reads it, and JSONata
+ * that parses.
+ */
+function lintLifecycle(contract: ContractYaml, report: Report, doc: SourceDocument): void {
+  const steps = contract.target.lifecycle ?? [];
+  const model = contract.target.model;
   const seen = new Set<string>();
   steps.forEach((step, i) => {
     const at = ['target', 'lifecycle', i];
+    const models = STEP_MODELS[step.step] ?? [];
+    if (!models.includes(model))
+      report(
+        'error',
+        'lifecycle',
+        [...at, 'step'],
+        `step ${step.step} on ${model}: it moves ${models.join(' and ')} only`,
+        'remove the step, or write a model it moves',
+      );
     if (seen.has(step.step))
       report(
         'error',
@@ -580,40 +646,37 @@ function lintLifecycle(
         `step ${step.step} appears twice`,
         'declare each step once',
       );
-    seen.add(step.step);
-    if (step.step === 'reconcile' && !seen.has('post'))
-      report(
-        'error',
-        'lifecycle',
-        [...at, 'step'],
-        'reconcile comes before post, but only posted entries are reconciled',
-        'put the post step first',
-      );
-    const misplaced = step.step === 'post' ? 'with' : 'total';
-    if (step[misplaced] !== undefined)
-      report(
-        'error',
-        'lifecycle',
-        [...at, misplaced],
-        `"${misplaced}" belongs to ${misplaced === 'with' ? 'reconcile' : 'post'}, not ${step.step}`,
-        `move it to the ${misplaced === 'with' ? 'reconcile' : 'post'} step`,
-      );
-    for (const key of ['total', 'with'] as const) {
-      const expression = step[key];
-      if (expression === undefined) continue;
-      try {
-        jsonata(expression);
-      } catch (error) {
-        const e = error as { message: string; position?: number };
+    for (const rule of STEP_AFTER)
+      if (
+        step.step === rule.step &&
+        !seen.has(rule.after) &&
+        (rule.needs || steps.some((s) => s.step === rule.after))
+      )
         report(
           'error',
-          'mapping-syntax',
-          [...at, key],
-          `the JSONata expression does not parse: ${e.message}`,
-          'check brackets and quotes near that position',
-          doc.lineWithin([...at, key], e.position ?? 0),
+          'lifecycle',
+          [...at, 'step'],
+          `${rule.step} comes before ${rule.after}, but ${rule.why}`,
+          `put the ${rule.after} step first`,
         );
+    seen.add(step.step);
+    for (const key of LIFECYCLE_EXPRESSIONS) {
+      const expression = step[key];
+      if (expression === undefined) continue;
+      if (!(STEP_KEYS[step.step] ?? []).includes(key)) {
+        const owners = Object.entries(STEP_KEYS)
+          .filter(([, keys]) => keys.includes(key))
+          .map(([name]) => name);
+        report(
+          'error',
+          'lifecycle',
+          [...at, key],
+          `"${key}" belongs to ${owners.join(' or ')}, not ${step.step}`,
+          `move it to the ${owners.join(' or ')} step`,
+        );
+        continue;
       }
+      checkExpression(report, doc, [...at, key], expression);
     }
   });
 }

@@ -6,7 +6,9 @@
 import jsonata from 'jsonata';
 
 /** A relation is an object literal with these keys; its own keys are not fields of the parent. */
-export const RELATION_KEYS = new Set(['@model', '@externalId', '@match', '@create']);
+export const RELATION_KEYS = new Set(['@model', '@externalId', '@match', '@create', '@of']);
+/** `"@of": {...}`: the Spine record whose many2one field holds the related record. */
+const ORIGIN_KEYS = ['@model', '@externalId', '@field'];
 
 export interface WrittenField {
   /** `name`, or `order_line/product_id` for a field of an x2many line. */
@@ -128,12 +130,42 @@ export function analyseMapping(expression: string): MappingAnalysis {
         position: object.position ?? 0,
       });
     }
+    if (keys.includes('@of')) {
+      checkOrigin(object, field, keys);
+      return;
+    }
     if (!keys.includes('@externalId') && !keys.includes('@match')) {
       problems.push({
         message: `the relation written to "${field}" has neither "@externalId" nor "@match"`,
-        hint: 'say how the related record is found: by its external id, by natural keys, or both',
+        hint: 'say how the related record is found: by its external id, by natural keys, by both, or as a field of another record ("@of")',
         position: object.position ?? 0,
       });
+    }
+  };
+
+  // "@of" reads the record another Spine record holds: it is never created or matched, so it
+  // stands alone, and names the other record in full.
+  const checkOrigin = (object: AstNode, field: string, keys: string[]) => {
+    const others = keys.filter((k) => k !== '@model' && k !== '@of');
+    if (others.length > 0)
+      problems.push({
+        message: `the relation written to "${field}" has "@of" beside ${others.map((k) => `"${k}"`).join(', ')}`,
+        hint: 'a relation with "@of" takes only "@model" (what the field holds) and "@of"; choose between the forms with a condition',
+        position: object.position ?? 0,
+      });
+    const origin = pairsOf(object).find(([key]) => key.value === '@of')?.[1];
+    const literals = resultObjects(origin);
+    if (literals === 'opaque') return;
+    for (const literal of literals) {
+      const has = pairsOf(literal).map(([key]) => String(key.value));
+      const missing = ORIGIN_KEYS.filter((k) => !has.includes(k));
+      const extra = has.filter((k) => !ORIGIN_KEYS.includes(k));
+      if (missing.length > 0 || extra.length > 0)
+        problems.push({
+          message: `the "@of" of the relation written to "${field}" ${missing.length > 0 ? `lacks ${missing.map((k) => `"${k}"`).join(', ')}` : `has ${extra.map((k) => `"${k}"`).join(', ')}`}`,
+          hint: 'write "@of": { "@model": "sale.order", "@externalId": "shopify_order_" & order_id, "@field": "partner_id" }',
+          position: literal.position ?? object.position ?? 0,
+        });
     }
   };
 

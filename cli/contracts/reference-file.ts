@@ -59,6 +59,8 @@ export const REFERENCE_MODELS: Readonly<Record<string, readonly string[]>> = {
     'active',
   ],
   'uom.uom': ['name', 'active'],
+  // An order's currency is its pricelist's: a crosswalk per order currency.
+  'product.pricelist': ['name', 'currency_id', 'company_id', 'active'],
   'account.fiscal.position': ['name', 'country_id', 'company_id', 'active'],
 };
 

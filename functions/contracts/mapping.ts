@@ -6,6 +6,7 @@
 import jsonata from 'jsonata';
 import { MappingError } from '../errors/mapping-error.ts';
 import { SpineError } from '../errors/spine-error.ts';
+import type { VendorFigures } from '../lineage/model.ts';
 import type { CompiledContract } from './model.ts';
 import { referenceRelation } from './reference.ts';
 
@@ -24,10 +25,15 @@ const ZERO_DECIMAL = new Set(
 );
 const THREE_DECIMAL = new Set('BHD JOD KWD OMR TND'.split(' '));
 
+/** Decimals of the currency's smallest unit: 2 for USD, 0 for JPY, 3 for KWD. */
+export function minorUnitExponent(currency: string): number {
+  const code = currency.toUpperCase();
+  return ZERO_DECIMAL.has(code) ? 0 : THREE_DECIMAL.has(code) ? 3 : 2;
+}
+
 /** 1999 usd → 19.99; 500 jpy → 500; 1234 kwd → 1.234. */
 export function fromMinorUnits(amount: number, currency: string): number {
-  const code = currency.toUpperCase();
-  const exponent = ZERO_DECIMAL.has(code) ? 0 : THREE_DECIMAL.has(code) ? 3 : 2;
+  const exponent = minorUnitExponent(currency);
   return Number((amount / 10 ** exponent).toFixed(exponent));
 }
 
@@ -63,7 +69,11 @@ function expressionFor(key: string, source: string): jsonata.Expression {
   return expression;
 }
 
-async function evaluate(
+/**
+ * Evaluates one of the contract's JSONata expressions (`name` says which, for errors) over the
+ * minimised event, with the functions every contract expression may call, `$reference` included.
+ */
+export async function evaluateExpression(
   contract: CompiledContract,
   name: string,
   source: string,
@@ -128,7 +138,7 @@ export async function mapEvent(
   context: MappingContext,
 ): Promise<OdooValues> {
   const result =
-    (await evaluate(contract, 'mapping', contract.target.mapping, event, context)) ?? {};
+    (await evaluateExpression(contract, 'mapping', contract.target.mapping, event, context)) ?? {};
   if (typeof result !== 'object' || Array.isArray(result) || result === null) {
     throw new MappingError(
       `${contract.id}@${contract.version}`,
@@ -156,9 +166,59 @@ export async function reconcileMeasure(
   const { sum, sumFrom } = contract.reconcile;
   if (!sum) return undefined;
   const measure = sumFrom
-    ? await evaluate(contract, 'reconcile.sum.from', sumFrom, event, context)
+    ? await evaluateExpression(contract, 'reconcile.sum.from', sumFrom, event, context)
     : values[sum];
   return typeof measure === 'number' ? measure : undefined;
+}
+
+/** What the applied lineage entry keeps for reconciliation: the measure, and the vendor's figures. */
+export interface ReconcileFigures {
+  readonly measure?: number;
+  readonly vendor?: VendorFigures;
+}
+
+/**
+ * The measure and what the vendor said about this event (currency, each declared amount, whether
+ * the state expectation holds), each key present only when known, so it spreads into an entry.
+ */
+export async function reconcileFigures(
+  contract: CompiledContract,
+  event: unknown,
+  values: OdooValues,
+  context: MappingContext,
+): Promise<ReconcileFigures> {
+  const measure = await reconcileMeasure(contract, event, values, context);
+  const { currency, amounts = [], state } = contract.reconcile;
+  const evaluate = (name: string, source: string) =>
+    evaluateExpression(contract, name, source, event, context);
+  const code = currency ? await evaluate('reconcile.currency', currency) : undefined;
+  const figures: Record<string, number> = {};
+  for (const [i, amount] of amounts.entries()) {
+    const figure = await evaluate(`reconcile.amounts[${i}].from`, amount.from);
+    if (typeof figure === 'number' && Number.isFinite(figure)) figures[amount.field] = figure;
+  }
+  const vendor: VendorFigures = {
+    ...(typeof code === 'string' && code !== '' ? { currency: code.toUpperCase() } : {}),
+    ...(amounts.length > 0 ? { amounts: figures } : {}),
+    ...(state
+      ? {
+          stateExpected: state.when
+            ? truthy(await evaluate('reconcile.state.when', state.when))
+            : true,
+        }
+      : {}),
+  };
+  return {
+    ...(measure !== undefined ? { measure } : {}),
+    ...(Object.keys(vendor).length > 0 ? { vendor } : {}),
+  };
+}
+
+/** JSONata's `$boolean`: empty strings, zero, empty arrays and objects, null and undefined are false. */
+function truthy(value: unknown): boolean {
+  if (Array.isArray(value)) return value.some(truthy);
+  if (value !== null && typeof value === 'object') return Object.keys(value).length > 0;
+  return Boolean(value);
 }
 
 /**

@@ -95,7 +95,49 @@ export type CompiledLifecycleStep =
        * of an invoice, the invoice of a payment; undefined when the event names none.
        */
       readonly with: string;
+    }
+  | {
+      /**
+       * An order's totals are the vendor's: `amount_total` equals `total` and `amount_tax` equals
+       * `tax` to the cent. A difference within per-line rounding is booked on rounding lines, in
+       * the open; a larger one fails the event (`TotalsDiffer`).
+       */
+      readonly step: 'totals';
+      /** JSONata over the event: the vendor's total, tax included, in major units. */
+      readonly total: string;
+      /** JSONata over the event: the vendor's total tax, in major units. */
+      readonly tax?: string;
+      /** JSONata over the event: the rounding product, `$reference('service-products', ...)`. */
+      readonly rounding?: string;
+    }
+  | {
+      /** A quotation becomes a sales order (`action_confirm`) once `when` holds; never a cancelled one. */
+      readonly step: 'confirm';
+      /** JSONata over the event; confirms when truthy, always when absent. */
+      readonly when?: string;
+    }
+  | {
+      /** The order is cancelled (`action_cancel`) once `when` holds; a cancelled order stays so. */
+      readonly step: 'cancel';
+      /** JSONata over the event; cancels when truthy. */
+      readonly when: string;
+    }
+  | {
+      /**
+       * A refund payment's credit note: the invoice `of` names is reversed for the payment's
+       * amount (`out_refund`, external id `<the payment's>_credit_note`) and posted, before the
+       * payment is; an original Odoo does not hold or has not posted fails retryably.
+       */
+      readonly step: 'credit-note';
+      /**
+       * JSONata over the event giving the original invoice, `{"@model": "account.move",
+       * "@externalId"}`; undefined when the event names none (then no credit note).
+       */
+      readonly of: string;
     };
+
+/** The expression keys a lifecycle step may carry, each JSONata over the event. */
+export const LIFECYCLE_EXPRESSIONS = ['total', 'tax', 'rounding', 'with', 'when', 'of'] as const;
 
 export interface CompiledReconcile {
   readonly count: boolean;
@@ -103,6 +145,34 @@ export interface CompiledReconcile {
   readonly sum?: string;
   /** JSONata over the event for the expected value, when Odoo computes `sum` (amount_total). */
   readonly sumFrom?: string;
+  /** JSONata over the event giving the ISO 4217 code of the vendor's amounts (`USD`). */
+  readonly currency?: string;
+  /**
+   * Each Odoo field against the vendor's figure (JSONata over the event, major units); the first
+   * is the headline amount whose absolute difference per currency is published as a metric.
+   */
+  readonly amounts?: readonly CompiledReconcileAmount[];
+  /** The state the record must end in, when `when` holds for the event (always without it). */
+  readonly state?: CompiledReconcileState;
+}
+
+export interface CompiledReconcileAmount {
+  /** The Odoo field read back, e.g. `amount_total`. */
+  readonly field: string;
+  /** JSONata over the event: the vendor's figure in major units. */
+  readonly from: string;
+}
+
+/** A value an Odoo state field may hold: a selection (`paid`) or a flag (`is_reconciled`). */
+export type ReconcileStateValue = string | boolean;
+
+export interface CompiledReconcileState {
+  /** The Odoo field read back, e.g. `payment_state`. */
+  readonly field: string;
+  /** The values it may end in, e.g. `paid`, `in_payment`. */
+  readonly expect: readonly ReconcileStateValue[];
+  /** JSONata over the event; the expectation holds for the events where it is truthy. */
+  readonly when?: string;
 }
 
 export interface CompiledContract {

@@ -55,6 +55,11 @@ export class ContractRegistry {
     return this.compiled.contracts;
   }
 
+  /** Every crosswalk of contracts/reference/, by name. */
+  get reference(): CompiledRegistry['reference'] {
+    return this.compiled.reference;
+  }
+
   get flows(): readonly CompiledFlow[] {
     return this.compiled.flows;
   }

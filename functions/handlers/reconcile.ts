@@ -1,10 +1,14 @@
 /**
  * Scheduled reconciliation: for every contract that counts, yesterday and today (UTC), lineage
- * against Odoo. Publishes a mismatch metric per contract (alarmed on) and returns the reports.
+ * against Odoo. Publishes a mismatch metric per contract and the figures finance watches
+ * (unposted invoices, unmatched payments, unconfirmed paid orders, amount difference) per
+ * contract and currency and over all of them (alarmed on), and returns the reports.
  */
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { getContainer } from '../platform/container.ts';
 import { createLogger, publishMetric } from '../platform/powertools.ts';
 import { redactionKey } from '../platform/secrets.ts';
+import { FINANCE_METRICS, financeDataPoints } from '../reconcile/finance-metrics.ts';
 import { fieldFingerprint } from '../reconcile/fingerprint.ts';
 import {
   assertReconcileDay,
@@ -35,6 +39,7 @@ export async function handler(
     },
   );
   const reports: ReconcileReport[] = [];
+  const runs: { flow: string; report: ReconcileReport }[] = [];
   for (const contract of container.registry.contracts.filter(
     (c) => c.reconcile.count && (!event.contracts || event.contracts.includes(c.id)),
   )) {
@@ -45,11 +50,15 @@ export async function handler(
         ...(key ? { fingerprint: fieldFingerprint(key) } : {}),
       });
       reports.push(report);
+      runs.push({ flow: contract.flow, report });
+      // A field the sum check and the vendor's figures both report is one mismatch.
+      const told = new Set(report.differences.map((d) => `${d.recordId}|${d.field}`));
       const mismatches =
         report.missing.length +
         report.unexpected.length +
         report.differences.length +
-        report.valueDifferences.length;
+        report.valueDifferences.length +
+        report.financeDifferences.filter((f) => !told.has(`${f.recordId}|${f.field}`)).length;
       publishMetric(
         'reconciliation-mismatches',
         { contract: contract.id, flow: contract.flow },
@@ -65,8 +74,17 @@ export async function handler(
           differences: report.differences,
           // Field names and event ids only: the values may be personal.
           valueDifferences: report.valueDifferences,
+          // Amounts, currency codes and states: never personal.
+          financeDifferences: report.financeDifferences,
         });
     }
   }
+  for (const point of financeDataPoints(runs))
+    publishMetric(
+      point.name,
+      point.dimensions,
+      point.name === FINANCE_METRICS.amountDifference ? MetricUnit.NoUnit : MetricUnit.Count,
+      point.value,
+    );
   return reports;
 }

@@ -12,6 +12,7 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type {
@@ -154,6 +155,41 @@ export class DynamoDbLineageStore implements LineageStore {
       key: 'contractDay',
       value: `${contract.split('@')[0]}#${day}`,
     });
+  }
+
+  /**
+   * The days (YYYY-MM-DD, the events' own) that hold applied events of these contracts, with how
+   * many each: a scan of the byContractDay index, its keys only, that stops after `maxItems`
+   * entries (`complete` is then false). For telling a person which day to reconcile, not for a
+   * report: the index has no cheaper way to list its days.
+   */
+  async appliedDays(
+    options: { contracts?: readonly string[]; maxItems?: number } = {},
+  ): Promise<{ days: Record<string, number>; complete: boolean }> {
+    const maxItems = options.maxItems ?? 5000;
+    const wanted = options.contracts && new Set(options.contracts.map((c) => c.split('@')[0]));
+    const days: Record<string, number> = {};
+    let read = 0;
+    let start: Record<string, unknown> | undefined;
+    do {
+      const result = await this.documents.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          IndexName: 'byContractDay',
+          ProjectionExpression: '#c',
+          ExpressionAttributeNames: { '#c': 'contractDay' },
+          Limit: Math.min(1000, maxItems - read),
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      for (const item of result.Items ?? []) {
+        const [contract = '', day] = String(item.contractDay).split('#');
+        if (day && (!wanted || wanted.has(contract))) days[day] = (days[day] ?? 0) + 1;
+      }
+      read += result.Items?.length ?? 0;
+      start = result.LastEvaluatedKey;
+    } while (start && read < maxItems);
+    return { days, complete: !start };
   }
 
   private entityKey(contractId: string, entityKey: string) {

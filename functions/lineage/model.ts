@@ -11,6 +11,12 @@ export type LineageStage =
   | 'posted'
   /** A lifecycle step reconciled the applied record with its counterpart (invoice and payment). */
   | 'reconciled'
+  /** A lifecycle step added rounding lines so Odoo's totals are the vendor's to the cent. */
+  | 'rounded'
+  /** A lifecycle step confirmed the applied order (a quotation became a sales order). */
+  | 'confirmed'
+  /** A lifecycle step cancelled the applied order. */
+  | 'cancelled'
   | 'skipped-stale'
   | 'skipped'
   | 'failed'
@@ -41,6 +47,11 @@ export interface LineageEntry {
   /** The reconciliation measure written (e.g. the payment amount), for `applied`. */
   readonly measure?: number;
   /**
+   * For `applied`: what the vendor said, from the event, by the contract's `reconcile` part
+   * (currency, amounts, state): what reconciliation compares with what Odoo books.
+   */
+  readonly vendor?: VendorFigures;
+  /**
    * For `applied`: each field the event wrote or found already equal (not create-only fields nor
    * x2many lines), with a keyed fingerprint of its value as Odoo holds it, so reconciliation can
    * compare values without lineage holding them (functions/reconcile/fingerprint.ts).
@@ -55,6 +66,16 @@ export interface LineageEntry {
   /** The redacted view of the event (no raw personal data), for `received` and `quarantined`. */
   readonly redacted?: unknown;
   readonly detail?: string;
+}
+
+/** The vendor's own figures for one applied event: amounts and a currency code, nothing personal. */
+export interface VendorFigures {
+  /** ISO 4217 code, upper case (`USD`). */
+  readonly currency?: string;
+  /** Per Odoo field (`amount_total`), the vendor's figure in major units. */
+  readonly amounts?: Readonly<Record<string, number>>;
+  /** Whether the contract's state expectation holds for this event; absent when it declares none. */
+  readonly stateExpected?: boolean;
 }
 
 /** The stale guard's memory: the newest change claimed for one entity of one contract. */

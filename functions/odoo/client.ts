@@ -317,10 +317,22 @@ export class OdooClient {
   async call(
     model: string,
     method: string,
-    options: { ids?: readonly number[]; args?: Record<string, unknown>; idempotent?: boolean } = {},
+    options: {
+      ids?: readonly number[];
+      args?: Record<string, unknown>;
+      idempotent?: boolean;
+      /** Added to the call's context, e.g. `disable_cancel_warning` for a cancel without its wizard. */
+      context?: Record<string, unknown>;
+    } = {},
   ): Promise<unknown> {
     return this.run(
-      { model, method, ids: options.ids, named: options.args ?? {} },
+      {
+        model,
+        method,
+        ids: options.ids,
+        named: options.args ?? {},
+        ...(options.context ? { context: options.context } : {}),
+      },
       options.idempotent ?? false,
     );
   }

@@ -16,6 +16,7 @@ import { errorFromLoadMessage } from './classify.ts';
 import type { FieldInfo, OdooClient, OdooRecord } from './client.ts';
 import { OdooError, OdooValidationError } from './errors/index.ts';
 import { type MatchKey, matchMany, type NaturalKeyLocks, normaliseKey } from './match.ts';
+import { fieldNameFor } from './versions.ts';
 
 export const EXTERNAL_ID_MODULE = 'spine';
 
@@ -69,6 +70,7 @@ function loadColumns(
   values: Record<string, unknown>,
   fields: Record<string, FieldInfo>,
   lineFields: ReadonlyMap<string, Record<string, FieldInfo>>,
+  version: number | undefined,
 ): { columns: string[]; cells: string[][] } {
   const columns: string[] = [];
   const first: string[] = [];
@@ -94,7 +96,9 @@ function loadColumns(
     if (!isLines(info) || !Array.isArray(value)) continue;
     value.forEach((line: Record<string, unknown>, i) => {
       const row = lineRows[i] ?? new Map<string, string>();
-      for (const [sub, subValue] of Object.entries(line)) {
+      for (const [current, subValue] of Object.entries(line)) {
+        // Contracts name line fields as today's Odoo does (tax_ids); older ones, as they knew them.
+        const sub = fieldNameFor(version, fields[name]?.relation ?? '', current);
         const subInfo = lineFields.get(name)?.[sub];
         const subColumn = `${name}/${column(sub, subInfo)}`;
         if (!lineColumns.includes(subColumn)) lineColumns.push(subColumn);
@@ -285,8 +289,10 @@ async function writeRound(
   const existing = plans.filter((p) => !p.result && p.existingId !== undefined);
   const current = new Map<number, OdooRecord>();
   if (existing.length > 0) {
+    // Contracts name fields as today's Odoo does; 16 and 17 know some by older names (memo: ref).
+    const known = (f: string) => fields[fieldNameFor(client.version, model, f)];
     const readable = [...new Set(existing.flatMap((p) => Object.keys(p.row.values)))].filter(
-      (f) => fields[f] && !isLines(fields[f]),
+      (f) => known(f) && !isLines(known(f)),
     );
     const records = await client.read(
       model,
@@ -306,9 +312,10 @@ async function writeRound(
         const createOnly = new Set(plan.row.createOnly ?? []);
         const changed: Record<string, unknown> = {};
         for (const [field, value] of Object.entries(plan.row.values)) {
+          const name = fieldNameFor(client.version, model, field);
           // Lines are written when a document is created; later events do not rewrite them.
-          if (createOnly.has(field) || isLines(fields[field])) continue;
-          if (!sameValue(fields[field], record[field], value)) changed[field] = value;
+          if (createOnly.has(field) || isLines(fields[name])) continue;
+          if (!sameValue(fields[name], record[name], value)) changed[field] = value;
         }
         if (Object.keys(changed).length === 0) {
           plan.result = {
@@ -395,7 +402,7 @@ async function loadGroup(context: LoadContext, plans: Plan[]): Promise<void> {
   const { client, model, module, fields, lineFields } = context;
   if (plans.length === 0) return;
   const matrix = plans.map((p) =>
-    loadColumns(p.values as Record<string, unknown>, fields, lineFields),
+    loadColumns(p.values as Record<string, unknown>, fields, lineFields, client.version),
   );
   const columns = ['id', ...(matrix[0]?.columns ?? [])];
   // Rows of records whose lines differ in number are laid out one after the other.

@@ -1,14 +1,23 @@
 /**
  * Proves that what the vendors sent is what Odoo holds: per contract and day, the events
  * lineage says were applied (count, and the contract's daily sum) against the records Odoo
- * has under the same external ids, and each field those events wrote against the field's value
- * in Odoo, through the fingerprints lineage keeps of it.
+ * has under the same external ids; what the vendor said about each (currency, amounts, state,
+ * recorded by the worker) against what Odoo books, per currency (./finance.ts); and each field
+ * those events wrote against the field's value in Odoo, through the fingerprints lineage keeps.
  */
 import type { CompiledContract } from '../contracts/model.ts';
 import { isNewerChange, type LineageEntry, type LineageStore } from '../lineage/model.ts';
 import type { OdooClient, OdooRecord } from '../odoo/client.ts';
 import { EXTERNAL_ID_MODULE } from '../odoo/upsert.ts';
 import { fieldNameFor } from '../odoo/versions.ts';
+import {
+  type AppliedRecord,
+  type CurrencyTotals,
+  declaresVendorFigures,
+  type FinanceDifference,
+  financeFields,
+  reconcileFinance,
+} from './finance.ts';
 import type { FieldFingerprint } from './fingerprint.ts';
 import { InvalidDay } from './invalid-day.ts';
 
@@ -57,6 +66,19 @@ export interface ReconcileReport {
    */
   readonly values: { readonly checked: number; readonly unchecked: number };
   readonly valueDifferences: readonly ValueDifference[];
+  /**
+   * Money per currency, for a contract that declares what the vendor said (reconcile.currency,
+   * amounts, state): the vendor's count and sums against Odoo's. `applied.sum` and `odoo.sum`
+   * add every currency together; these never do.
+   */
+  readonly currencies: readonly CurrencyTotals[];
+  /** Records whose amount, tax, currency or state in Odoo is not what the vendor said. */
+  readonly financeDifferences: readonly FinanceDifference[];
+  /**
+   * Records compared with the vendor's figures, and applied records whose entries predate them
+   * (their count and sum are reconciled as before).
+   */
+  readonly figures: { readonly checked: number; readonly unchecked: number };
   readonly ok: boolean;
 }
 
@@ -138,7 +160,14 @@ export async function reconcileContractDay(
   const idOf = new Map(references.map((r) => [String(r.name), Number(r.res_id)]));
   const expected = deps.fingerprint ? expectedValues(entries) : new Map<string, Expected>();
   const written = [...new Set([...expected.values()].flatMap((e) => [...e.fields.keys()]))];
-  const fields = [...new Set([...(sumField ? [sumField] : []), ...written])];
+  const figured = declaresVendorFigures(contract) && entries.some((e) => e.vendor);
+  const fields = [
+    ...new Set([
+      ...(sumField ? [sumField] : []),
+      ...written,
+      ...(figured ? financeFields(contract) : []),
+    ]),
+  ];
   // An external id may outlive its record (deleted behind the ORM's back): that is "missing".
   const records = await existing(
     deps.odoo,
@@ -147,6 +176,22 @@ export async function reconcileContractDay(
     fields.length ? fields : ['display_name'],
   );
   const byId = new Map(records.map((r) => [r.id, r]));
+  const finance = reconcileFinance(
+    contract,
+    [...latest].map(([name, { entry, eventIds }]): AppliedRecord => {
+      const recordId = idOf.get(name);
+      const record = recordId === undefined ? undefined : byId.get(recordId);
+      return {
+        name,
+        entry,
+        eventIds,
+        ...(recordId !== undefined ? { recordId } : {}),
+        ...(record ? { record } : {}),
+      };
+    }),
+    deps.odoo.version,
+  );
+  const differing = new Set(finance.differences.map((d) => d.externalId));
 
   const missing: { externalId: string; eventIds: string[] }[] = [];
   const differences: ReconcileDifference[] = [];
@@ -174,6 +219,7 @@ export async function reconcileContractDay(
         continue;
       }
     }
+    if (differing.has(`${EXTERNAL_ID_MODULE}.${name}`)) continue;
     matched++;
   }
 
@@ -181,8 +227,8 @@ export async function reconcileContractDay(
     contract,
     day,
     { expected, idOf, byId },
-    // The sum check already reports its field, with the amounts.
-    new Set(differences.map((d) => `${d.recordId}|${d.field}`)),
+    // The sum and finance checks already report their fields, with the amounts.
+    new Set([...differences, ...finance.differences].map((d) => `${d.recordId}|${d.field}`)),
     deps,
   );
 
@@ -239,11 +285,15 @@ export async function reconcileContractDay(
     differences,
     values: { checked: values.checked, unchecked: values.unchecked },
     valueDifferences: values.differences,
+    currencies: finance.currencies,
+    financeDifferences: finance.differences,
+    figures: { checked: finance.checked, unchecked: finance.unchecked },
     ok:
       missing.length === 0 &&
       unexpected.length === 0 &&
       differences.length === 0 &&
-      values.differences.length === 0,
+      values.differences.length === 0 &&
+      finance.differences.length === 0,
   };
 }
 

@@ -18,7 +18,8 @@ import {
   externalIdFor,
   type MappingContext,
   mapEvent,
-  reconcileMeasure,
+  type ReconcileFigures,
+  reconcileFigures,
 } from '../contracts/mapping.ts';
 import type { CompiledContract } from '../contracts/model.ts';
 import type { ContractRegistry } from '../contracts/registry.ts';
@@ -106,7 +107,8 @@ interface Mapped {
   readonly contract: CompiledContract;
   readonly context: MappingContext;
   readonly values: Record<string, unknown>;
-  readonly measure?: number;
+  /** What the applied lineage entry keeps for reconciliation (measure, vendor's figures). */
+  readonly figures: ReconcileFigures;
   /** What the stale guard compares this event with: the entity, and for a thin event its fields. */
   readonly staleKey: string;
   /** The name part of the external id of the record it writes. */
@@ -188,7 +190,7 @@ async function mapEnvelope(
   envelope: Envelope,
   index: number,
   deps: SyncDependencies,
-): Promise<Mapped | { outcome: ApplyOutcome; measure?: number }> {
+): Promise<Mapped | { outcome: ApplyOutcome; figures?: ReconcileFigures }> {
   try {
     const contract = contractOf(deps.registry, envelope);
     if (!contract)
@@ -204,7 +206,7 @@ async function mapEnvelope(
       source: envelope.spinesource,
     };
     const values = await mapEvent(contract, envelope.data, context);
-    const measure = await reconcileMeasure(contract, envelope.data, values, context);
+    const figures = await reconcileFigures(contract, envelope.data, values, context);
     if (Object.keys(values).length === 0)
       return {
         outcome: {
@@ -213,7 +215,7 @@ async function mapEnvelope(
             ? 'thin event: it carries nothing this contract writes (enrichment would fetch the rest)'
             : 'the mapping wrote no values',
         },
-        ...(measure !== undefined ? { measure } : {}),
+        figures,
       };
     return {
       index,
@@ -221,7 +223,7 @@ async function mapEnvelope(
       contract,
       context,
       values,
-      ...(measure !== undefined ? { measure } : {}),
+      figures,
       staleKey: staleKeyOf(contract, envelope, values),
       externalId: externalIdFor(contract.target.externalId, context),
     };
@@ -239,12 +241,12 @@ export async function applyEnvelopes(
   const clock = () => deps.now?.() ?? new Date();
   const settled = new Map<number, Settled>();
   const mapped: Mapped[] = [];
-  const measures = new Map<number, number>();
+  const figures = new Map<number, ReconcileFigures>();
   (await Promise.all(envelopes.map((envelope, i) => mapEnvelope(envelope, i, deps)))).forEach(
     (result, index) => {
       if ('outcome' in result) {
         settled.set(index, { outcome: result.outcome });
-        if (result.measure !== undefined) measures.set(index, result.measure);
+        if (result.figures) figures.set(index, result.figures);
       } else mapped.push(result);
     },
   );
@@ -337,7 +339,7 @@ export async function applyEnvelopes(
       settled: settled.get(index) ?? {
         outcome: failure(new Error('not applied'), deps),
       },
-      measure: settled.get(index)?.mapped?.measure ?? measures.get(index),
+      figures: settled.get(index)?.mapped?.figures ?? figures.get(index) ?? {},
     })),
     deps,
     clock,
@@ -456,13 +458,13 @@ async function writeToOdoo(
 }
 
 async function finish(
-  items: readonly { envelope: Envelope; settled: Settled; measure?: number }[],
+  items: readonly { envelope: Envelope; settled: Settled; figures: ReconcileFigures }[],
   deps: SyncDependencies,
   clock: () => Date,
   options: { alsoRecord: readonly LineageEntry[]; releaseClaims: boolean },
 ): Promise<ApplyOutcome[]> {
   const entries: LineageEntry[] = [...options.alsoRecord];
-  for (const { envelope, settled, measure } of items) {
+  for (const { envelope, settled, figures } of items) {
     const { outcome } = settled;
     const base = { at: clock().toISOString(), ...eventFields(envelope) };
     const lifecycle: LineageEntry[] = (settled.lifecycle ?? []).map((change) => ({
@@ -490,7 +492,7 @@ async function finish(
           recordId: outcome.recordId,
           externalId: outcome.externalId,
           outcome: outcome.status,
-          ...(measure !== undefined ? { measure } : {}),
+          ...figures,
           ...(deps.fingerprint && settled.resolved && settled.mapped
             ? {
                 written: writtenFingerprints(

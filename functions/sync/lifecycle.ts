@@ -11,37 +11,32 @@
  *   (`js_assign_outstanding_line`). While the counterpart is missing or still a draft, nothing:
  *   both contracts declare the step, each naming the other.
  */
-import jsonata from 'jsonata';
-import { fromMinorUnits, isoDate, type MappingContext } from '../contracts/mapping.ts';
-import type { CompiledContract, CompiledLifecycleStep } from '../contracts/model.ts';
+import type { CompiledLifecycleStep } from '../contracts/model.ts';
 import { MappingError } from '../errors/mapping-error.ts';
 import { TotalsDiffer } from '../errors/totals-differ.ts';
 import type { OdooClient, OdooRecord } from '../odoo/client.ts';
-import { OdooMissingError, OdooUserError } from '../odoo/errors/index.ts';
+import { OdooUserError } from '../odoo/errors/index.ts';
 import { EXTERNAL_ID_MODULE } from '../odoo/upsert.ts';
+import {
+  contractLabel,
+  currencyOf,
+  evaluateStep,
+  idOf,
+  type LifecycleChange,
+  type LifecycleSubject,
+  readOne,
+  sameAmount,
+  transition,
+} from './lifecycle-support.ts';
+import { cancelOrder, confirmOrder, matchOrderTotals } from './order-lifecycle.ts';
+import { creditNote } from './refund-lifecycle.ts';
 
-/** A state change a step made, for lineage (`posted`, `reconciled`). */
-export interface LifecycleChange {
-  readonly stage: 'posted' | 'reconciled';
-  readonly model: string;
-  readonly recordId: number;
-  readonly detail: string;
-}
+export type { LifecycleChange, LifecycleSubject } from './lifecycle-support.ts';
 
 /** The changes made, and the error that stopped the steps, if one did. */
 export interface LifecycleResult {
   readonly changes: readonly LifecycleChange[];
   readonly error?: Error;
-}
-
-/** The record an event wrote, and what its contract's expressions read. */
-export interface LifecycleSubject {
-  readonly contract: CompiledContract;
-  /** The minimised event, as the mapping saw it. */
-  readonly event: unknown;
-  readonly context: MappingContext;
-  readonly model: string;
-  readonly recordId: number;
 }
 
 const INVOICE = 'account.move';
@@ -50,67 +45,6 @@ const PAYMENT = 'account.payment';
 const POSTED_PAYMENT = new Set(['posted', 'in_process', 'paid']);
 /** Nothing is left to pay: Community says `paid`, Enterprise `in_payment` until bank-matched. */
 const SETTLED = new Set(['paid', 'in_payment', 'reversed']);
-
-const expressions = new Map<string, jsonata.Expression>();
-
-async function evaluate(
-  subject: LifecycleSubject,
-  index: number,
-  key: 'total' | 'with',
-  source: string,
-): Promise<unknown> {
-  const { contract, context } = subject;
-  const label = `${contract.id}@${contract.version}`;
-  const name = `${label}#lifecycle[${index}].${key}`;
-  let expression = expressions.get(name);
-  if (!expression) {
-    expression = jsonata(source);
-    expression.registerFunction('fromMinorUnits', fromMinorUnits, '<ns:n>');
-    expression.registerFunction('isoDate', isoDate, '<j:s>');
-    expressions.set(name, expression);
-  }
-  try {
-    const result = await expression.evaluate(subject.event, {
-      entityKey: context.entityKey,
-      eventId: context.eventId,
-      source: context.source,
-    });
-    return result === undefined ? undefined : (JSON.parse(JSON.stringify(result)) as unknown);
-  } catch (error) {
-    throw new MappingError(
-      label,
-      `target.lifecycle[${index}].${key} failed: ${(error as Error).message}`,
-      undefined,
-      { cause: error },
-    );
-  }
-}
-
-const idOf = (value: unknown): number | undefined => {
-  const id = Array.isArray(value) ? value[0] : value;
-  return typeof id === 'number' && id > 0 ? id : undefined;
-};
-
-async function readOne(
-  client: OdooClient,
-  model: string,
-  id: number,
-  fields: readonly string[],
-): Promise<OdooRecord> {
-  const [record] = await client.read(model, [id], fields);
-  if (!record)
-    throw new OdooMissingError(
-      `${model} ${id} is gone`,
-      { model, method: 'read' },
-      'replay the event: it writes the record again',
-    );
-  return record;
-}
-
-/** Same amount once both are rounded to the currency's rounding (0.01, 1, 0.001, 0.05). */
-function sameAmount(a: number, b: number, rounding: number): boolean {
-  return Math.round(a / rounding) === Math.round(b / rounding);
-}
 
 async function post(
   client: OdooClient,
@@ -126,29 +60,21 @@ async function post(
   const actual = Number(record[totalField]) || 0;
   let checked = '';
   if (step.total !== undefined) {
-    const expected = await evaluate(subject, index, 'total', step.total);
+    const expected = await evaluateStep(subject, index, 'total', step.total);
     if (typeof expected !== 'number')
       throw new MappingError(
-        `${subject.contract.id}@${subject.contract.version}`,
+        contractLabel(subject),
         `target.lifecycle[${index}].total gave ${JSON.stringify(expected)}, not an amount`,
       );
-    const currencyId = idOf(record.currency_id);
-    const currency = currencyId
-      ? await readOne(client, 'res.currency', currencyId, ['name', 'rounding'])
-      : undefined;
-    const code = String(currency?.name ?? '');
-    if (!sameAmount(actual, expected, Number(currency?.rounding) || 0.01))
+    const { code, rounding } = await currencyOf(client, record);
+    if (!sameAmount(actual, expected, rounding))
       throw new TotalsDiffer(model, recordId, expected, actual, code);
     checked = `, its total ${actual} ${code} equal to the event's`;
   }
-  await client.call(model, 'action_post', { ids: [recordId] });
-  const posted = await readOne(client, model, recordId, ['state', 'name']);
-  if (posted.state === 'draft')
-    throw new OdooUserError(
-      `${model} ${recordId} is still a draft after action_post`,
-      { model, method: 'action_post' },
-      'post it in Odoo to see what it asks for (a review wizard, a missing field), then replay the event',
-    );
+  const posted = await transition(client, model, recordId, 'action_post', {
+    done: (r) => r.state !== 'draft',
+    hint: 'post it in Odoo to see what it asks for (a review wizard, a missing field), then replay the event',
+  });
   return {
     stage: 'posted',
     model,
@@ -170,7 +96,7 @@ function counterpartOf(
   const counterpart = subject.model === INVOICE ? PAYMENT : INVOICE;
   if (model !== counterpart || typeof externalId !== 'string' || externalId === '')
     throw new MappingError(
-      `${subject.contract.id}@${subject.contract.version}`,
+      contractLabel(subject),
       `target.lifecycle[${index}].with gave ${JSON.stringify(value)}, not {"@model": "${counterpart}", "@externalId": ...}`,
     );
   return {
@@ -188,7 +114,7 @@ async function reconcile(
   const counterpart = counterpartOf(
     subject,
     index,
-    await evaluate(subject, index, 'with', step.with),
+    await evaluateStep(subject, index, 'with', step.with),
   );
   if (!counterpart) return undefined;
   const [found] = await client.searchRead(
@@ -245,6 +171,28 @@ function settled(invoice: OdooRecord): boolean {
   return SETTLED.has(String(invoice.payment_state)) || Number(invoice.amount_residual) === 0;
 }
 
+function runStep(
+  client: OdooClient,
+  subject: LifecycleSubject,
+  step: CompiledLifecycleStep,
+  index: number,
+): Promise<LifecycleChange | undefined> {
+  switch (step.step) {
+    case 'post':
+      return post(client, subject, step, index);
+    case 'reconcile':
+      return reconcile(client, subject, step, index);
+    case 'totals':
+      return matchOrderTotals(client, subject, step, index);
+    case 'confirm':
+      return confirmOrder(client, subject, step, index);
+    case 'cancel':
+      return cancelOrder(client, subject, step, index);
+    case 'credit-note':
+      return creditNote(client, subject, step, index);
+  }
+}
+
 /** Runs the contract's lifecycle on the record its event wrote; stops at the first failing step. */
 export async function advanceDocument(
   client: OdooClient,
@@ -254,10 +202,7 @@ export async function advanceDocument(
   const steps = subject.contract.target.lifecycle;
   for (const [index, step] of steps.entries()) {
     try {
-      const change =
-        step.step === 'post'
-          ? await post(client, subject, step, index)
-          : await reconcile(client, subject, step, index);
+      const change = await runStep(client, subject, step, index);
       if (change) changes.push(change);
     } catch (error) {
       return { changes, error: error instanceof Error ? error : new Error(String(error)) };

@@ -3,6 +3,11 @@
  * found by external id, else by natural keys (and linked), else created from `@create`. All
  * relations of a batch are resolved together, one upsert per related model.
  *
+ * `{"@model", "@of": {"@model", "@externalId", "@field"}}` is the record a field of another
+ * Spine record holds: a refund's partner is its original's (a Shopify refund names only its
+ * order). It is read, never created, so the two cannot disagree; an original Odoo does not hold
+ * yet fails retryably (its own event may still be on its way), naming the original.
+ *
  * Errors name the model and the keys, never their values: the values are often personal (an
  * e-mail), and error messages travel to lineage, logs and dead-letter reports.
  */
@@ -19,7 +24,12 @@ import {
   type Normaliser,
   normaliseKey,
 } from '../odoo/match.ts';
-import { type UpsertResult, type UpsertRow, upsertByExternalId } from '../odoo/upsert.ts';
+import {
+  EXTERNAL_ID_MODULE,
+  type UpsertResult,
+  type UpsertRow,
+  upsertByExternalId,
+} from '../odoo/upsert.ts';
 
 export interface Relation {
   readonly '@model': string;
@@ -28,6 +38,15 @@ export interface Relation {
   readonly '@create'?: Readonly<Record<string, unknown>>;
   /** Set by `$reference`: the crosswalk entry behind the relation, named when Odoo lacks it. */
   readonly '@reference'?: ReferenceTag;
+  /** The record is what a field of another Spine record holds; stands alone (no other keys). */
+  readonly '@of'?: RelationOrigin;
+}
+
+/** Another Spine record (by external id, module `spine`) and its many2one field to read. */
+export interface RelationOrigin {
+  readonly '@model': string;
+  readonly '@externalId': string;
+  readonly '@field': string;
 }
 
 /** Not found: a declared crosswalk entry is named with its own instruction, anything else by its keys. */
@@ -107,7 +126,8 @@ function collect(value: unknown, item: number, path: string[], slot: string[], f
 }
 
 interface Resolution {
-  readonly id: number;
+  /** false: the original is there, its field is empty (a payment with no partner). */
+  readonly id: number | false;
   readonly externalId?: string;
   readonly status: RelatedRecord['status'];
 }
@@ -148,7 +168,7 @@ export async function resolveRelations(
   // first, as records created below may refer to it; a record with @create (a guest buyer by
   // e-mail) is matched, else created, last.
   const natural = new Map<string, { keys: MatchKey[]; entries: Found[] }>();
-  for (const entry of found.filter((f) => !f.relation['@externalId'])) {
+  for (const entry of found.filter((f) => !f.relation['@externalId'] && !f.relation['@of'])) {
     const { relation } = entry;
     const keys = matchKeys(relation['@match']);
     if (keys.length === 0) {
@@ -197,9 +217,16 @@ export async function resolveRelations(
       );
   }
 
+  await resolveOrigins(
+    client,
+    found.filter((f) => f.relation['@of']),
+    (item) => batch[item]?.owner ?? '',
+    settle,
+  );
+
   // External ids: one upsert per related model, creating from @create where allowed.
   const byModel = new Map<string, Found[]>();
-  for (const entry of found.filter((f) => f.relation['@externalId'])) {
+  for (const entry of found.filter((f) => f.relation['@externalId'] && !f.relation['@of'])) {
     const model = entry.relation['@model'];
     byModel.set(model, [...(byModel.get(model) ?? []), entry]);
   }
@@ -296,8 +323,9 @@ export async function resolveRelations(
       for (const entry of found.filter((f) => f.item === item)) {
         const outcome = resolved.get(entry.relation);
         // Reference data found by natural keys (a currency, a country) is not traced per event.
-        const traced = entry.relation['@externalId'] || entry.relation['@create'];
-        if (outcome && !(outcome instanceof Error) && traced)
+        const traced =
+          entry.relation['@externalId'] || entry.relation['@create'] || entry.relation['@of'];
+        if (outcome && !(outcome instanceof Error) && outcome.id !== false && traced)
           related.push({
             model: entry.relation['@model'],
             recordId: outcome.id,
@@ -317,6 +345,82 @@ export async function resolveRelations(
     }),
   );
 }
+
+/**
+ * `@of` relations: one external-id search and one read per original model. The original is
+ * Spine's own record, so a missing one is behind (retryable), never reference data to create.
+ */
+async function resolveOrigins(
+  client: OdooClient,
+  entries: readonly Found[],
+  ownerOf: (item: number) => string,
+  settle: (relation: Relation, outcome: Resolution | Error, shared: string) => void,
+): Promise<void> {
+  const byModel = new Map<string, Found[]>();
+  for (const entry of entries) {
+    const model = (entry.relation['@of'] as RelationOrigin)['@model'];
+    byModel.set(model, [...(byModel.get(model) ?? []), entry]);
+  }
+  for (const [model, list] of byModel) {
+    const origin = (entry: Found) => entry.relation['@of'] as RelationOrigin;
+    const names = [...new Set(list.map((e) => bareExternalId(origin(e)['@externalId'])))];
+    const fields = [...new Set(list.map((e) => origin(e)['@field']))];
+    let records: Map<string, Record<string, unknown>>;
+    try {
+      const data = await client.searchRead(
+        'ir.model.data',
+        [
+          ['module', '=', EXTERNAL_ID_MODULE],
+          ['model', '=', model],
+          ['name', 'in', names],
+        ],
+        { fields: ['name', 'res_id'] },
+      );
+      const ids = data.map((d) => Number(d.res_id));
+      const read = ids.length > 0 ? await client.read(model, ids, fields) : [];
+      const byId = new Map(read.map((r) => [r.id, r]));
+      records = new Map(
+        data.flatMap((d) => {
+          const record = byId.get(Number(d.res_id));
+          return record ? [[String(d.name), record] as const] : [];
+        }),
+      );
+    } catch (error) {
+      for (const { relation } of list) settle(relation, error as Error, '');
+      continue;
+    }
+    for (const entry of list) {
+      const { '@externalId': externalId, '@field': field } = origin(entry);
+      const name = bareExternalId(externalId);
+      const record = records.get(name);
+      if (!record) {
+        settle(
+          entry.relation,
+          new RelationNotFound(
+            model,
+            `external id ${EXTERNAL_ID_MODULE}.${name} (the original whose ${field} spine.${ownerOf(entry.item)} takes)`,
+            true,
+          ),
+          '',
+        );
+        continue;
+      }
+      const value = record[field];
+      const id = Array.isArray(value) ? value[0] : value;
+      const resolved = typeof id === 'number' && id > 0 ? id : false;
+      settle(
+        entry.relation,
+        { id: resolved, status: 'found' },
+        resolved ? `${entry.relation['@model']}#${resolved}` : '',
+      );
+    }
+  }
+}
+
+const bareExternalId = (externalId: string) =>
+  externalId.startsWith(`${EXTERNAL_ID_MODULE}.`)
+    ? externalId.slice(EXTERNAL_ID_MODULE.length + 1)
+    : externalId;
 
 async function substitute(
   value: unknown,

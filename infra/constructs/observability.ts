@@ -15,6 +15,7 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import type { CompiledContract } from '../../functions/contracts/model.ts';
 import { deadLetterQueueName, flowQueueName } from '../../functions/platform/names.ts';
+import { FINANCE_METRICS } from '../../functions/reconcile/finance-metrics.ts';
 import type { Flow } from './flow.ts';
 import type { OdooCredentials } from './odoo-credentials.ts';
 import type { Reconciliation } from './reconciliation.ts';
@@ -103,6 +104,32 @@ export class Observability extends Construct {
         1,
         'The scheduled reconciliation failed before it could report (Odoo unreachable or a bad credential): nothing proves lineage and Odoo agree today.',
       ),
+      // What finance watches, from the last reconciliation run (yesterday and today, UTC).
+      alarm(
+        'UnpostedInvoices',
+        props.reconciliation.metricUnpostedInvoices(),
+        1,
+        `Invoices Spine applied are still drafts in Odoo: their total differed from the vendor's, or posting failed. Run \`spine reconcile --env ${stage} --day <day>\` for the invoices and their events.`,
+      ),
+      alarm(
+        'UnmatchedPayments',
+        props.reconciliation.metricUnmatchedPayments(),
+        1,
+        `Posted payments are not reconciled with the invoice they paid (the invoice is missing, still a draft, or its total differs). \`spine reconcile --env ${stage} --day <day>\` names them.`,
+      ),
+      alarm(
+        'UnconfirmedPaidOrders',
+        props.reconciliation.metricUnconfirmedPaidOrders(),
+        1,
+        `Orders the vendor says are paid are still quotations in Odoo (their totals differ, or confirming failed). \`spine reconcile --env ${stage} --day <day>\` names them.`,
+      ),
+      alarm(
+        'AmountDifference',
+        props.reconciliation.metricAmountDifference(),
+        // The smallest unit of any currency: every difference the run rounds to the unit counts.
+        0.001,
+        `What Odoo books differs from what a vendor charged, in at least one currency (the alarm reads the largest difference). \`spine reconcile --env ${stage} --day <day>\` lists each record with both figures and its events.`,
+      ),
     ];
     this.alarms = [...own, ...props.flows.flatMap((f) => f.alarms)];
     const action = new SnsAction(this.alarmTopic);
@@ -132,6 +159,47 @@ export class Observability extends Construct {
         title: 'Rejected webhooks by source and reason',
         left: [searchSpineMetric('rejected', {})],
         width: 12,
+      }),
+    );
+    const finance = props.reconciliation;
+    this.dashboard.addWidgets(
+      new TextWidget({
+        markdown:
+          '## Finance\nWhat the vendors charged against what Odoo books, per contract and currency, from the daily reconciliation (yesterday and today, UTC). Each record that differs, with both figures: `spine reconcile --day <day>`.',
+        width: 24,
+        height: 1,
+      }),
+      new GraphWidget({
+        title: 'Finance: unposted invoices',
+        left: [
+          finance.metricUnpostedInvoices(),
+          finance.searchFinanceMetric(FINANCE_METRICS.unpostedInvoices),
+        ],
+        width: 6,
+      }),
+      new GraphWidget({
+        title: 'Finance: unmatched payments',
+        left: [
+          finance.metricUnmatchedPayments(),
+          finance.searchFinanceMetric(FINANCE_METRICS.unmatchedPayments),
+        ],
+        width: 6,
+      }),
+      new GraphWidget({
+        title: 'Finance: unconfirmed paid orders',
+        left: [
+          finance.metricUnconfirmedPaidOrders(),
+          finance.searchFinanceMetric(FINANCE_METRICS.unconfirmedPaidOrders),
+        ],
+        width: 6,
+      }),
+      new GraphWidget({
+        title: 'Finance: amount difference per currency',
+        left: [
+          finance.metricAmountDifference(),
+          finance.searchFinanceMetric(FINANCE_METRICS.amountDifference),
+        ],
+        width: 6,
       }),
     );
     for (const flow of props.flows) {

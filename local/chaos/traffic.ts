@@ -656,6 +656,9 @@ class Generator {
           amount_captured: amount,
           amount_refunded: refunded,
           customer: customerId,
+          // A charge of its own, not one of the PaymentIntents above: its refund's partner is
+          // then the customer's (a refund of a PaymentIntent waits for that payment in Odoo).
+          payment_intent: null,
         });
         return {
           at,

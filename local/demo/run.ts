@@ -5,7 +5,11 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { loadContractRegistry, readLocator } from '../../functions/contracts/index.ts';
+import {
+  loadContractRegistry,
+  readLocator,
+  toEpochMillis,
+} from '../../functions/contracts/index.ts';
 import { OdooClient } from '../../functions/odoo/client.ts';
 import { odooSecretName } from '../../functions/platform/names.ts';
 import { STAGE } from '../runtime.ts';
@@ -58,11 +62,21 @@ interface Delivery {
   body: string;
   headers: Record<string, string>;
   flow: string;
+  /** The event's own day (its contract's occurredAt), by which reconciliation finds it. */
+  day?: string;
 }
 
 // Customers first, then orders, then payments: a payment refers to its customer.
 const FLOW_ORDER = ['customers', 'orders', 'payments'];
 const deliveries: Delivery[] = [];
+function dayOf(source: string, type: string, event: unknown, headers: Record<string, string>) {
+  const contract = registry.route(source, type);
+  const millis =
+    contract && toEpochMillis(readLocator(contract.source.occurredAt, { event, headers }));
+  return millis === undefined || !contract
+    ? {}
+    : { day: new Date(millis).toISOString().slice(0, 10) };
+}
 for (const source of readdirSync(fixtures).sort()) {
   const profile = registry.source(source);
   if (!profile) continue;
@@ -82,11 +96,14 @@ for (const source of readdirSync(fixtures).sort()) {
       body,
       headers,
       flow: registry.route(source, type)?.flow ?? 'payments',
+      ...dayOf(source, type, first, headers),
     });
   }
 }
-// HubSpot property changes only apply to partners that exist: they follow the other customers.
-const wave = (d: Delivery) => FLOW_ORDER.indexOf(d.flow) * 2 + (d.source === 'hubspot' ? 1 : 0);
+// HubSpot property changes only apply to partners that exist: they follow the other customers;
+// a refund closes against its original payment or order: it follows the other payments.
+const wave = (d: Delivery) =>
+  FLOW_ORDER.indexOf(d.flow) * 2 + (d.source === 'hubspot' || d.file.includes('refund') ? 1 : 0);
 deliveries.sort((a, b) => wave(a) - wave(b));
 
 const sent: { source: string; file: string; status: number; body: string }[] = [];
@@ -124,17 +141,57 @@ const odoo = await OdooClient.connect({
   login: credential.login,
   secret: (credential.apiKey ?? credential.password) as string,
 });
-const references = await odoo.searchRead('ir.model.data', [['module', '=', 'spine']], {
-  fields: ['name', 'model', 'res_id'],
-  order: 'id',
-});
+const spineRecords = () =>
+  odoo.searchRead('ir.model.data', [['module', '=', 'spine']], {
+    fields: ['name', 'model', 'res_id'],
+    order: 'id',
+  });
+// Events that waited for another (a refund for its payment) land a visibility timeout later:
+// show Odoo once nothing has changed for a few seconds, or after a minute at most.
+let references = await spineRecords();
+for (let quiet = 0, waited = 0; quiet < 3 && waited < 60; waited++) {
+  await new Promise((r) => setTimeout(r, 1000));
+  const now = await spineRecords();
+  quiet = now.length === references.length ? quiet + 1 : 0;
+  references = now;
+}
+/** What finance reads on each document: its amounts in its currency, and how far it went. */
+const FINANCE: Readonly<Record<string, readonly string[]>> = {
+  'sale.order': ['amount_total', 'amount_tax', 'currency_id', 'state'],
+  'account.move': ['amount_total', 'amount_tax', 'currency_id', 'state', 'payment_state'],
+  'account.payment': ['amount', 'currency_id', 'state', 'journal_id'],
+};
+const money = (record: Record<string, unknown>) => {
+  const currency = Array.isArray(record.currency_id) ? String(record.currency_id[1]) : '';
+  const total = record.amount_total ?? record.amount;
+  const parts = [
+    typeof total === 'number' ? `${total.toFixed(2)} ${currency}` : '',
+    typeof record.amount_tax === 'number' ? `tax ${record.amount_tax.toFixed(2)}` : '',
+    String(record.state ?? ''),
+    record.payment_state ? String(record.payment_state) : '',
+    Array.isArray(record.journal_id) ? `journal ${String(record.journal_id[1])}` : '',
+  ];
+  return parts.filter(Boolean).join(', ');
+};
 process.stdout.write(`\nIn Odoo (${credential.url}), under module spine:\n`);
 for (const ref of references) {
-  const [record] = await odoo.read(String(ref.model), [Number(ref.res_id)], ['display_name']);
+  const model = String(ref.model);
+  const [record] = await odoo.read(
+    model,
+    [Number(ref.res_id)],
+    ['display_name', ...(FINANCE[model] ?? [])],
+  );
+  const figures = record && FINANCE[model] ? `  ${money(record)}` : '';
   process.stdout.write(
-    `  ${String(ref.model).padEnd(16)} ${String(ref.res_id).padStart(4)}  ${String(record?.display_name ?? '').padEnd(32)} spine.${ref.name}\n`,
+    `  ${model.padEnd(16)} ${String(ref.res_id).padStart(4)}  ${String(record?.display_name ?? '').padEnd(32)} spine.${ref.name}${figures}\n`,
   );
 }
 process.stdout.write(
   `\n${sent.filter((s) => s.status === 202).length} of ${sent.length} deliveries accepted. Trace any of them with \`npx spine lineage event <source> <event id>\`.\n`,
+);
+// The samples are dated when the vendors' documentation wrote them, not today: reconciliation
+// goes by the events' own days.
+const days = [...new Set(deliveries.flatMap((d) => (d.day ? [d.day] : [])))].sort();
+process.stdout.write(
+  `Compare what the vendors charged with what Odoo books: ${days.map((d) => `\`npx spine reconcile --day ${d}\``).join(', ')}.\n`,
 );

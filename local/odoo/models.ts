@@ -904,6 +904,7 @@ export const PRODUCT_DELEGATED = new Set([
   'type',
   'is_storable',
   'sale_ok',
+  'taxes_id',
 ]);
 
 /** A field's selection values (resolved per version by `fieldsOf`). */

@@ -1361,6 +1361,9 @@ class Importer {
     const lines = new Map<string, Record<string, unknown>[]>();
     record.rows.forEach((row, rowOffset) => {
       const lineVals = new Map<string, Record<string, unknown>>();
+      // An empty sub-cell is False, as an empty cell is (ir.fields.converter), so a line's
+      // many2many given empty stays empty; a row of empty sub-cells is no line at all.
+      const filled = new Set<string>();
       this.columns.forEach((column, i) => {
         const cell = row[i];
         const text = cell === null || cell === undefined || cell === false ? '' : String(cell);
@@ -1379,11 +1382,11 @@ class Importer {
           const sub = parts.slice(1).join('/');
           if (!sub) return;
           const line = lineVals.get(head) ?? {};
-          if (text !== '')
-            Object.assign(
-              line,
-              this.converted(head, () => this.subValue(field.relation as string, sub, text)),
-            );
+          Object.assign(
+            line,
+            this.converted(head, () => this.subValue(field.relation as string, sub, text)),
+          );
+          if (text !== '') filled.add(head);
           lineVals.set(head, line);
           return;
         }
@@ -1393,7 +1396,7 @@ class Importer {
         );
       });
       for (const [head, line] of lineVals) {
-        if (Object.keys(line).length > 0) lines.set(head, [...(lines.get(head) ?? []), line]);
+        if (filled.has(head)) lines.set(head, [...(lines.get(head) ?? []), line]);
       }
     });
     for (const [head, list] of lines) vals[head] = list.map((line) => [0, 0, line]);

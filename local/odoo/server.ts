@@ -7,6 +7,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { CompiledCrosswalk } from '../../functions/contracts/model.ts';
 import { close, listen } from '../listen.ts';
 import { Database } from './database.ts';
 import {
@@ -27,6 +28,7 @@ import {
 import { type JournalOptions, OdooJournal } from './journal.ts';
 import type { OdooVersion } from './models.ts';
 import { METHODS, type Operation, Orm, type RowFault, type UserAccount } from './orm.ts';
+import { type ReferenceSetup, setUpReferenceData } from './reference-setup.ts';
 import { seedDatabase, seedReferenceData } from './seed.ts';
 import { encodeFault, encodeResponse, parseMethodCall, XmlRpcParseError } from './xmlrpc.ts';
 
@@ -65,6 +67,11 @@ export interface OdooEmulatorOptions {
    * @default ['EUR', 'USD']
    */
   readonly activeCurrencies?: readonly string[];
+  /**
+   * Crosswalks whose records (taxes, journals, pricelists, service products) the database holds,
+   * as a company configured for Spine does; made at start when missing. @default a fresh database
+   */
+  readonly referenceData?: Readonly<Record<string, CompiledCrosswalk>>;
 }
 
 /** A call killed at the request time limit, as Odoo kills the worker running it. */
@@ -92,6 +99,8 @@ export interface OdooEmulator {
   readonly faults: Faults;
   /** Calls the ORM directly as the admin, outside HTTP and faults (for tests and the demo). */
   readonly orm: Orm;
+  /** What `referenceData` made at start. */
+  readonly referenceSetup: ReferenceSetup;
   stop(): Promise<void>;
 }
 
@@ -210,6 +219,15 @@ export async function startOdooEmulator(options: OdooEmulatorOptions = {}): Prom
         ...(options.activeCurrencies ? { activeCurrencies: options.activeCurrencies } : {}),
       }),
     );
+  const referenceSetup = options.referenceData
+    ? db.transaction(() =>
+        setUpReferenceData(
+          orm,
+          admin.uid,
+          options.referenceData as Record<string, CompiledCrosswalk>,
+        ),
+      )
+    : { created: [], skipped: [] };
   const faults = new Faults(
     options.faults ? parseFaultPlan(options.faults) : {},
     options.requestLimitMs,
@@ -780,6 +798,7 @@ export async function startOdooEmulator(options: OdooEmulatorOptions = {}): Prom
     integration,
     faults,
     orm,
+    referenceSetup,
     stop: async () => {
       stopping.abort();
       await close(server);

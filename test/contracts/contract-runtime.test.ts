@@ -199,7 +199,7 @@ describe('mapping to Odoo values', () => {
     expect(values.country_id).toEqual({ '@model': 'res.country', '@match': { code: 'US' } });
   });
 
-  it('maps a Shopify order to a quotation whose lines find products by SKU', async () => {
+  it('maps a Shopify order to a sales order in its pricelist, lines by SKU with their taxes and discounts', async () => {
     const { values, measure } = await mapFixture('shopify/orders-create');
     expect(values.client_order_ref).toBe('#1001');
     expect(values.date_order).toBe('2025-01-28 14:00:12');
@@ -207,6 +207,15 @@ describe('mapping to Odoo values', () => {
       '@externalId': 'shopify_customer_706405506930370084',
       '@match': { email: 'bob.norman@example.com' },
     });
+    expect(values.pricelist_id).toMatchObject({
+      '@model': 'product.pricelist',
+      '@reference': { entry: 'pricelists/shopify:USD' },
+    });
+    const stateTax = {
+      '@model': 'account.tax',
+      '@match': expect.objectContaining({ name: 'US KY State Tax 6%', amount: 6 }),
+      '@reference': expect.objectContaining({ entry: 'taxes/shopify:US:State Tax:6%:excluded' }),
+    };
     expect(values.order_line).toEqual([
       {
         product_id: {
@@ -218,14 +227,27 @@ describe('mapping to Odoo values', () => {
         name: 'IPod Nano - 8gb - green',
         product_uom_qty: 1,
         price_unit: 199,
+        tax_ids: [stateTax],
       },
+      // The discount is a line of its own, taxed like the line it reduces.
+      expect.objectContaining({
+        product_id: expect.objectContaining({
+          '@reference': expect.objectContaining({ entry: 'service-products/shopify:discount' }),
+        }),
+        name: 'Discount TENOFF on IPod Nano - 8gb - green',
+        product_uom_qty: 1,
+        price_unit: -3.33,
+        tax_ids: [stateTax],
+      }),
+      // Shopify charged no tax on it: no tax, not the product's default one.
       expect.objectContaining({
         name: 'Screen protector - clear',
         product_uom_qty: 2,
         price_unit: 1.99,
+        tax_ids: [],
       }),
     ]);
-    expect(measure).toBe(202.98);
+    expect(measure).toBe(199.65);
   });
 
   it('maps a Shopify refund to the money actually returned', async () => {

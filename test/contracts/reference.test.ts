@@ -14,6 +14,7 @@ import { ReferenceNotDeclared, ReferenceNotFound } from '../../functions/errors/
 import type { Envelope } from '../../functions/ingest/envelope.ts';
 import { parseEventJson } from '../../functions/ingest/event-json.ts';
 import { type ApplyOutcome, applyEnvelopes } from '../../functions/sync/apply.ts';
+import { setUpReferenceData } from '../../local/odoo/reference-setup.ts';
 import { type OdooEmulator, startOdooEmulator } from '../../local/odoo/server.ts';
 import { loadFixture } from '../support/fixtures.ts';
 import { MemoryLineageStore } from '../support/memory-lineage.ts';
@@ -65,6 +66,7 @@ describe('reference data lint', () => {
       'countries',
       'currencies',
       'journals',
+      'pricelists',
       'service-products',
       'taxes',
     ]);
@@ -218,8 +220,12 @@ describe('$reference in a mapping', () => {
   });
 
   it('is bundled with the contract that uses it, and the whole reference data with the registry', () => {
-    expect(Object.keys(refund.target.references)).toEqual(['currencies']);
-    expect(contractNamed('shopify.order').target.references).toEqual({});
+    expect(Object.keys(refund.target.references)).toEqual(['currencies', 'journals']);
+    expect(Object.keys(contractNamed('shopify.order').target.references).sort()).toEqual([
+      'pricelists',
+      'service-products',
+      'taxes',
+    ]);
     expect(loadContractRegistry().compiled.reference.taxes?.model).toBe('account.tax');
   });
 });
@@ -231,6 +237,20 @@ describe('applying an event whose reference cannot be resolved', () => {
   beforeEach(async () => {
     emulator = await startOdooEmulator();
     lineage = new MemoryLineageStore();
+    // What the refund needs besides its currency: the order it refunds (its partner is the
+    // order's) and the journal of its gateway.
+    const admin = emulator.admin.uid;
+    const create = (model: string, values: Record<string, unknown>) =>
+      (emulator.orm.call(admin, model, 'create', [[values]], {}) as number[])[0];
+    const order = create('sale.order', { partner_id: create('res.partner', { name: 'Buyer' }) });
+    create('ir.model.data', {
+      module: 'spine',
+      name: 'shopify_order_820982911946154508',
+      model: 'sale.order',
+      res_id: order,
+    });
+    const { journals } = contractNamed('shopify.refund').target.references;
+    if (journals) setUpReferenceData(emulator.orm, admin, { journals });
   });
   afterEach(() => emulator.stop());
 

@@ -173,6 +173,10 @@ describe('the metrics the dashboard and alarms read', { timeout: 60_000 }, () =>
       'duplicates-suppressed',
       'odoo-latency',
       'reconciliation-mismatches',
+      'reconciliation-unposted-invoices',
+      'reconciliation-unmatched-payments',
+      'reconciliation-unconfirmed-paid-orders',
+      'reconciliation-amount-difference',
       'replayed',
       'parked',
     ])

@@ -362,10 +362,32 @@ describe('stateless stack: alarms and dashboard', () => {
       functionId('spine-dev-reconcile'),
     );
     const topicId = logicalId('AWS::SNS::Topic', (p) => p.TopicName === 'spine-dev-alarms');
-    expect(alarms).toHaveLength(4 + 4 * flows.length);
+    expect(alarms).toHaveLength(8 + 4 * flows.length);
     for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
     // No alarm reads a SEARCH expression: CloudWatch refuses them in alarms.
     expect(JSON.stringify(alarms)).not.toContain('SEARCH(');
+  });
+
+  it('alarms on what finance watches, from the last reconciliation run over every contract and currency', () => {
+    for (const [name, metric, threshold] of [
+      ['unposted-invoices', 'reconciliation-unposted-invoices', 1],
+      ['unmatched-payments', 'reconciliation-unmatched-payments', 1],
+      ['unconfirmed-paid-orders', 'reconciliation-unconfirmed-paid-orders', 1],
+      // Any difference the run rounds to a currency's smallest unit, a thousandth at the least.
+      ['amount-difference', 'reconciliation-amount-difference', 0.001],
+    ] as const) {
+      const alarm = watched(`spine-dev-${name}`);
+      expect(alarm).toMatchObject({
+        MetricName: metric,
+        Namespace: 'Spine',
+        Threshold: threshold,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+      });
+      // The series over everything the handler publishes: no contract, no currency.
+      expect(alarm.Dimensions).toEqual([{ Name: 'service', Value: 'spine' }]);
+      expect(String(alarm.AlarmDescription)).toContain('spine reconcile --env dev');
+    }
   });
 
   it('e-mails the alarms through an encrypted topic that CloudWatch may publish to', () => {
@@ -379,6 +401,34 @@ describe('stateless stack: alarms and dashboard', () => {
     const keyId = key?.['Fn::GetAtt'][0] ?? 'no key';
     const policy = JSON.stringify(resources[keyId]?.Properties.KeyPolicy);
     expect(policy).toContain('cloudwatch.amazonaws.com');
+  });
+
+  it('has a finance row: each figure over everything, and per contract and currency', () => {
+    const join = Object.values(resources).find((r) => r.Type === 'AWS::CloudWatch::Dashboard')
+      ?.Properties.DashboardBody as { 'Fn::Join': [string, unknown[]] };
+    const body = JSON.parse(
+      join['Fn::Join'][1].map((p) => (typeof p === 'string' ? p : 'TOKEN')).join(''),
+    ) as {
+      widgets: { properties: { title?: string; markdown?: string; metrics?: unknown[][] } }[];
+    };
+    expect(body.widgets.some((w) => w.properties.markdown?.startsWith('## Finance'))).toBe(true);
+    for (const [panel, metric] of [
+      ['unposted invoices', 'reconciliation-unposted-invoices'],
+      ['unmatched payments', 'reconciliation-unmatched-payments'],
+      ['unconfirmed paid orders', 'reconciliation-unconfirmed-paid-orders'],
+      ['amount difference per currency', 'reconciliation-amount-difference'],
+    ]) {
+      const widget = body.widgets.find((w) => w.properties.title === `Finance: ${panel}`);
+      if (!widget) throw new Error(`no widget "Finance: ${panel}"`);
+      const [overall, perCurrency] = widget.properties.metrics ?? [];
+      // The series the alarm reads, and every contract and currency's beside it.
+      expect(overall?.slice(0, 4)).toEqual(['Spine', metric, 'service', 'spine']);
+      expect(perCurrency).toEqual([
+        expect.objectContaining({
+          expression: `SEARCH('{Spine,contract,currency,flow,service} MetricName="${metric}"', 'Maximum', 86400)`,
+        }),
+      ]);
+    }
   });
 
   it('has a dashboard row per flow with every panel an operator needs', () => {

@@ -82,7 +82,7 @@ const reconcile = (day = '2025-02-03') =>
   reconcileContractDay(customers, day, { lineage, odoo: client, fingerprint });
 
 beforeEach(async () => {
-  emulator = await startOdooEmulator();
+  emulator = await startOdooEmulator({ referenceData: registry.reference });
   client = await integrationClient(emulator);
   lineage = new MemoryLineageStore();
 });

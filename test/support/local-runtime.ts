@@ -42,6 +42,8 @@ export async function startTestRuntime({
     dynamoDbPort: 0,
     secretsManagerPort: 0,
     odooPort: 0,
+    // As `spine local` runs it: the emulated Odoo holds what the crosswalks name.
+    referenceData: registry.reference,
     flows: registry.flows,
     sources: [
       ...new Map(

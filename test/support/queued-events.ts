@@ -154,3 +154,37 @@ export function stripeFixtureEnvelope(
     ).toISOString(),
   });
 }
+
+/**
+ * The envelope the receiver queues for a fixture of any vendor, headers included (a Shopify
+ * topic and webhook id): `edit` changes the parsed event first, and what it makes must still be
+ * what the vendor may send.
+ */
+export function fixtureEnvelope(
+  name: string,
+  edit: (event: Record<string, unknown>) => void = () => {},
+  headers: Readonly<Record<string, string>> = {},
+): Envelope {
+  const fixture = loadFixture(name);
+  const event = parseEventJson(fixture.raw) as Record<string, unknown>;
+  edit(event);
+  const delivery: Delivery = { event, headers: { ...fixture.headers, ...headers } };
+  const profile = registry.source(fixture.source);
+  if (!profile) throw new Error(`${name}: no source ${fixture.source}`);
+  const type = String(readLocator(profile.eventType, delivery));
+  const contract = registry.route(fixture.source, type);
+  if (!contract) throw new Error(`${name} (${type}) routes to no contract`);
+  const violations = registry.validate(contract, event);
+  if (violations.length > 0)
+    throw new Error(
+      `${name} as edited is not what the vendor may send: ${JSON.stringify(violations)}`,
+    );
+  return queuedEnvelope(contract, event, {
+    id: readLocatorString(contract.source.eventId, delivery) as string,
+    subject: readLocatorString(contract.source.entityKey, delivery) as string,
+    type,
+    time: new Date(
+      toEpochMillis(readLocator(contract.source.occurredAt, delivery)) as number,
+    ).toISOString(),
+  });
+}

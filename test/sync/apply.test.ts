@@ -12,6 +12,7 @@ import type { Envelope } from '../../functions/ingest/envelope.ts';
 import { parseEventJson } from '../../functions/ingest/event-json.ts';
 import type { OdooClient } from '../../functions/odoo/client.ts';
 import { applyEnvelopes, type SyncDependencies } from '../../functions/sync/apply.ts';
+import { setUpReferenceData } from '../../local/odoo/reference-setup.ts';
 import { type OdooEmulator, startOdooEmulator } from '../../local/odoo/server.ts';
 import { loadFixture } from '../support/fixtures.ts';
 import { MemoryLineageStore } from '../support/memory-lineage.ts';
@@ -59,7 +60,7 @@ function envelopes(name: string, edit: (raw: string) => string = (r) => r): Enve
 }
 
 beforeEach(async () => {
-  emulator = await startOdooEmulator();
+  emulator = await startOdooEmulator({ referenceData: registry.reference });
   lineage = new MemoryLineageStore();
   warnings.length = 0;
   client = await integrationClient(emulator);
@@ -82,6 +83,14 @@ function refund(id: string, created: number, amountRefunded: number): Envelope {
       .replace('"amount_refunded": 4900', `"amount_refunded": ${amountRefunded}`),
   );
   return envelope as Envelope;
+}
+
+/** What a refund of the fixture's charge needs in Odoo: its journal, its original payment and payer. */
+async function refundable(): Promise<void> {
+  const references = registry.contract('stripe.charge-refund')?.target.references ?? {};
+  setUpReferenceData(emulator.orm, emulator.admin.uid, references);
+  await applyEnvelopes(envelopes('stripe/customer.created'), deps);
+  await applyEnvelopes(envelopes('stripe/payment_intent.succeeded'), deps);
 }
 
 const refundedAmounts = () =>
@@ -193,7 +202,7 @@ describe('applyEnvelopes', () => {
   });
 
   it('applies only the newest of two changes to one entity in a batch, whatever their order', async () => {
-    await applyEnvelopes(envelopes('stripe/customer.created'), deps);
+    await refundable();
     const newer = refund('evt_refund_newer', 1738059000, 1500);
     const older = refund('evt_refund_older', 1738058900, 500);
     expect(await applyEnvelopes([newer, older], deps)).toMatchObject([
@@ -204,7 +213,7 @@ describe('applyEnvelopes', () => {
   });
 
   it('skips an older change that arrives while a newer one is still being written to Odoo', async () => {
-    await applyEnvelopes(envelopes('stripe/customer.created'), deps);
+    await refundable();
     emulator.faults.set({ latencyMs: 40 });
     const before = client.stats.attempts;
     const writingNewer = applyEnvelopes([refund('evt_refund_newer', 1738059000, 1500)], deps);
@@ -216,7 +225,7 @@ describe('applyEnvelopes', () => {
   });
 
   it('holds back a newer change while an older one is being written, then applies it over it', async () => {
-    await applyEnvelopes(envelopes('stripe/customer.created'), deps);
+    await refundable();
     emulator.faults.set({ latencyMs: 40 });
     const before = client.stats.attempts;
     const newer = refund('evt_refund_newer', 1738059000, 1500);
@@ -231,7 +240,7 @@ describe('applyEnvelopes', () => {
   });
 
   it('lets an event whose Odoo write failed claim its entity again when it is retried', async () => {
-    await applyEnvelopes(envelopes('stripe/customer.created'), deps);
+    await refundable();
     const newer = refund('evt_refund_newer', 1738059000, 1500);
     emulator.faults.set({ failWrites: ['account.payment'], failWritesAs: 'validation' });
     expect(await applyEnvelopes([newer], deps)).toMatchObject([{ kind: 'failed' }]);

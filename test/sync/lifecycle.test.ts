@@ -16,6 +16,7 @@ import { type OdooEmulator, startOdooEmulator } from '../../local/odoo/server.ts
 import { MemoryLineageStore } from '../support/memory-lineage.ts';
 import { integrationClient } from '../support/odoo.ts';
 import { stripeFixtureEnvelope } from '../support/queued-events.ts';
+import { syncDependencies } from '../support/sync.ts';
 
 const registry = loadContractRegistry();
 const INVOICE = 'in_1QkaPzLkdIwHu7ixW3hJ8sRq';
@@ -38,16 +39,13 @@ let lineage: MemoryLineageStore;
 let deps: SyncDependencies;
 
 async function start(version?: 16 | 17 | 18 | 19) {
-  emulator = await startOdooEmulator(version ? { version } : {});
+  emulator = await startOdooEmulator({
+    ...(version ? { version } : {}),
+    referenceData: registry.reference,
+  });
   lineage = new MemoryLineageStore();
   const client = await integrationClient(emulator);
-  deps = {
-    registry,
-    odoo: async () => client,
-    lineage,
-    telemetry: { count: () => {}, odooLatency: () => {} },
-    logger: { info: () => {}, warn: () => {}, error: () => {} },
-  };
+  deps = syncDependencies(client, lineage);
   expect(await apply(customer())).toMatchObject([{ kind: 'applied' }]);
 }
 beforeEach(() => start());
@@ -111,6 +109,27 @@ describe('document lifecycle: a Stripe invoice and its payment', () => {
     expect(stages('reconciled')).toEqual([{ eventId: money.id, model: 'account.payment' }]);
     const reconciled = lineage.entries.find((e) => e.stage === 'reconciled');
     expect(reconciled?.detail).toMatch(/payment_state paid, amount_residual 0/);
+  });
+
+  it('posts a card payment in EUR in the journal the crosswalk names for it, not the first bank journal', async () => {
+    await apply(payment());
+    const [booked] = odoo('account.payment', [['payment_reference', '=', PAYMENT]], ['journal_id']);
+    const [journal] = odoo(
+      'account.journal',
+      [['id', '=', (booked as { journal_id: [number] }).journal_id[0]]],
+      ['code', 'currency_id'],
+    );
+    expect(journal).toMatchObject({ code: 'STEUR', currency_id: [expect.any(Number), 'EUR'] });
+  });
+
+  it('fails a payment by a method the journals crosswalk does not name, naming the entry', async () => {
+    const [outcome] = await apply(
+      stripeFixtureEnvelope('stripe/payment_intent.succeeded', (object) => {
+        object.payment_method_types = ['sepa_debit'];
+      }),
+    );
+    expect(outcome).toMatchObject({ kind: 'failed', retryable: false });
+    expect((outcome as { error: Error }).error.message).toMatch(/journals.*stripe:sepa_debit:EUR/);
   });
 
   it('payment then invoice: the payment waits, posted, and the invoice reconciles with it', async () => {
@@ -195,23 +214,7 @@ describe('document lifecycle: a Stripe invoice and its payment', () => {
   });
 
   it("books a line's Stripe tax rate with the tax the crosswalk names, so the totals agree", async () => {
-    emulator.orm.call(
-      2,
-      'account.tax',
-      'create',
-      [
-        [
-          {
-            name: 'FR VAT 20%',
-            amount_type: 'percent',
-            amount: 20,
-            type_tax_use: 'sale',
-            price_include_override: 'tax_excluded',
-          },
-        ],
-      ],
-      {},
-    );
+    // The emulated company holds the crosswalk's taxes (FR VAT 20%), as a configured one does.
     // 238.00 plus 20 % VAT on the first line (198.00): 277.60.
     const paid = invoice((object) => {
       const [first] = (object.lines as { data: Record<string, unknown>[] }).data;
@@ -224,5 +227,43 @@ describe('document lifecycle: a Stripe invoice and its payment', () => {
     expect(theInvoice()).toEqual([
       expect.objectContaining({ state: 'posted', amount_tax: 39.6, amount_total: 277.6 }),
     ]);
+  });
+
+  it('books Stripe Tax (automatic tax) from the line tax amounts, by the expanded rate', async () => {
+    const paid = invoice((object) => {
+      const [first] = (object.lines as { data: Record<string, unknown>[] }).data;
+      (first as Record<string, unknown>).tax_amounts = [
+        {
+          amount: 3960,
+          inclusive: false,
+          tax_rate: {
+            id: 'txr_auto',
+            display_name: 'VAT',
+            percentage: 20,
+            inclusive: false,
+            country: 'FR',
+          },
+        },
+      ];
+      object.total = 27_760;
+    });
+    expect(await apply(paid)).toMatchObject([{ kind: 'applied' }]);
+    expect(theInvoice()).toEqual([
+      expect.objectContaining({ state: 'posted', amount_tax: 39.6, amount_total: 277.6 }),
+    ]);
+  });
+
+  it('fails an automatic tax whose rate id the taxes crosswalk does not name, naming the key', async () => {
+    const paid = invoice((object) => {
+      const [first] = (object.lines as { data: Record<string, unknown>[] }).data;
+      (first as Record<string, unknown>).tax_amounts = [
+        { amount: 3960, inclusive: false, tax_rate: 'txr_1QkZunknown' },
+      ];
+      object.total = 27_760;
+    });
+    const [outcome] = await apply(paid);
+    expect(outcome).toMatchObject({ kind: 'failed', retryable: false });
+    expect((outcome as { error: Error }).error.message).toMatch(/taxes.*"stripe:txr_1QkZunknown"/);
+    expect(theInvoice()).toEqual([]);
   });
 });

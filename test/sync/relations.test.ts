@@ -14,6 +14,25 @@ beforeEach(async () => {
 });
 afterEach(() => emulator.stop());
 
+/** A record under a Spine external id, as another event would have written it. */
+function spineRecord(model: string, name: string, values: Record<string, unknown>): number {
+  const [id] = emulator.orm.call(2, model, 'create', [[values]], {}) as [number];
+  emulator.orm.call(
+    2,
+    'ir.model.data',
+    'create',
+    [[{ module: 'spine', name, model, res_id: id }]],
+    {},
+  );
+  return id;
+}
+
+/** The partner of the sale.order under `spine.<order>`, as a refund names it. */
+const partnerOf = (order: string) => ({
+  '@model': 'res.partner',
+  '@of': { '@model': 'sale.order', '@externalId': order, '@field': 'partner_id' },
+});
+
 const guest = (email: string, create?: Record<string, unknown>) => ({
   '@model': 'res.partner',
   '@match': { email },
@@ -29,6 +48,63 @@ describe('resolveRelations', () => {
     expect(error).toBeInstanceOf(RelationNotFound);
     expect(error.message).toBe('no res.partner record for the given email');
     expect(JSON.stringify({ ...error, message: error.message })).not.toContain('gina');
+  });
+
+  it("resolves @of to what the original's field holds, for each event of the batch", async () => {
+    const buyer = spineRecord('res.partner', 'shopify_customer_1', { name: 'Gina Guest' });
+    spineRecord('sale.order', 'shopify_order_1', { partner_id: buyer });
+    const other = spineRecord('res.partner', 'shopify_customer_2', { name: 'Otto Other' });
+    spineRecord('sale.order', 'shopify_order_2', { partner_id: other });
+
+    const results = await resolveRelations(client, [
+      { values: { partner_id: partnerOf('shopify_order_1') }, owner: 'shopify_refund_1' },
+      { values: { partner_id: partnerOf('spine.shopify_order_2') }, owner: 'shopify_refund_2' },
+    ]);
+
+    expect(results).toEqual([
+      {
+        values: { partner_id: buyer },
+        related: [{ model: 'res.partner', recordId: buyer, status: 'found', field: 'partner_id' }],
+      },
+      {
+        values: { partner_id: other },
+        related: [{ model: 'res.partner', recordId: other, status: 'found', field: 'partner_id' }],
+      },
+    ]);
+  });
+
+  it('fails retryably when the original is not in Odoo yet, naming it and the record that needs it', async () => {
+    const [result] = await resolveRelations(client, [
+      { values: { partner_id: partnerOf('shopify_order_9') }, owner: 'shopify_refund_9' },
+    ]);
+
+    const error = (result as { error: Error }).error;
+    expect(error).toBeInstanceOf(RelationNotFound);
+    expect(error).toMatchObject({ retryable: true, model: 'sale.order' });
+    expect(error.message).toBe(
+      'no sale.order record for external id spine.shopify_order_9 (the original whose partner_id spine.shopify_refund_9 takes)',
+    );
+  });
+
+  it("gives no record when the original's field is empty, rather than failing", async () => {
+    // A Stripe payment with no customer: its refund has no partner either.
+    spineRecord('account.payment', 'stripe_payment_pi_3', { amount: 10, partner_id: false });
+    const [result] = await resolveRelations(client, [
+      {
+        values: {
+          partner_id: {
+            '@model': 'res.partner',
+            '@of': {
+              '@model': 'account.payment',
+              '@externalId': 'stripe_payment_pi_3',
+              '@field': 'partner_id',
+            },
+          },
+        },
+        owner: 'stripe_charge_refund_ch_3',
+      },
+    ]);
+    expect(result).toEqual({ values: { partner_id: false }, related: [] });
   });
 
   it('creates a record matched by natural keys once, for every event of the batch that needs it', async () => {

@@ -29,6 +29,13 @@ function change(file: string, from: string, to: string) {
 }
 
 const PAYMENT = 'contracts/stripe/payment-intent.v1.yaml';
+/** The payment contract's version in the working tree, and the next minor and patch of it. */
+const VERSION = /^version: (\d+)\.(\d+)\.(\d+)$/m.exec(readFileSync(join(ROOT, PAYMENT), 'utf8'));
+const [, MAJOR, MINOR, PATCH] = (VERSION ?? []).map(Number) as [number, number, number, number];
+const CURRENT = `${MAJOR}.${MINOR}.${PATCH}`;
+const NEXT_MINOR = `${MAJOR}.${MINOR + 1}.0`;
+const NEXT_PATCH = `${MAJOR}.${MINOR}.${PATCH + 1}`;
+const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 beforeEach(() => {
   project = mkdtempSync(join(tmpdir(), 'spine-check-'));
@@ -65,7 +72,9 @@ describe('spine contracts check', () => {
     const { code, out } = spine('contracts', 'check', '--against', 'HEAD');
     expect(code).toBe(1);
     expect(out).toMatch(
-      /BREAKING \[field-removed\] stripe\.payment-intent@1\.1\.0 \$\.data\.object\.currency: declared → \(removed\)/,
+      new RegExp(
+        `BREAKING \\[field-removed\\] stripe\\.payment-intent@${escaped(CURRENT)} \\$\\.data\\.object\\.currency: declared → \\(removed\\)`,
+      ),
     );
     expect(out).toContain('payment-intent.v2.yaml');
     expect(out).toContain('refused');
@@ -88,11 +97,15 @@ describe('spine contracts check', () => {
     const { code, out } = spine('contracts', 'check', '--against', 'HEAD');
     expect(code).toBe(1);
     expect(out).toContain('[locator]');
-    expect(out).toMatch(/BREAKING \[field-removed\] stripe\.payment-intent@1\.1\.0 \$\.created/);
+    expect(out).toMatch(
+      new RegExp(
+        `BREAKING \\[field-removed\\] stripe\\.payment-intent@${escaped(CURRENT)} \\$\\.created`,
+      ),
+    );
   });
 
   it('accepts a new optional field', () => {
-    change(PAYMENT, 'version: 1.1.0', 'version: 1.2.0');
+    change(PAYMENT, `version: ${CURRENT}`, `version: ${NEXT_MINOR}`);
     change(
       PAYMENT,
       `            payment_method:
@@ -155,14 +168,14 @@ describe('spine contracts check', () => {
 
   it('accepts a breaking change published as a new major beside the deprecated old one', () => {
     const v2 = readFileSync(join(project, PAYMENT), 'utf8')
-      .replace('version: 1.1.0', 'version: 2.0.0')
+      .replace(`version: ${CURRENT}`, 'version: 2.0.0')
       .replace(
         'customer:\n              description: The Stripe customer (cus_...) who paid, if the payment is linked to one.\n              type: [string, "null"]',
         'customer:\n              description: The Stripe customer (cus_...) who paid.\n              type: string',
       );
     writeFileSync(join(project, 'contracts/stripe/payment-intent.v2.yaml'), v2);
     change(PAYMENT, 'status: active', 'status: deprecated');
-    change(PAYMENT, 'version: 1.1.0', 'version: 1.1.1');
+    change(PAYMENT, `version: ${CURRENT}`, `version: ${NEXT_PATCH}`);
     const { code, out } = spine('contracts', 'check', '--against', 'HEAD');
     expect(code, out).toBe(0);
     expect(out).not.toContain('major-not-needed');
@@ -171,16 +184,18 @@ describe('spine contracts check', () => {
 
   it('warns about a major version bump for a compatible change', () => {
     const v2 = readFileSync(join(project, PAYMENT), 'utf8').replace(
-      'version: 1.1.0',
+      `version: ${CURRENT}`,
       'version: 2.0.0',
     );
     writeFileSync(join(project, 'contracts/stripe/payment-intent.v2.yaml'), v2);
     change(PAYMENT, 'status: active', 'status: deprecated');
-    change(PAYMENT, 'version: 1.1.0', 'version: 1.1.1');
+    change(PAYMENT, `version: ${CURRENT}`, `version: ${NEXT_PATCH}`);
     const { code, out } = spine('contracts', 'check', '--against', 'HEAD');
     expect(code, out).toBe(0);
     expect(out).toMatch(
-      /warning \[major-not-needed\] stripe\.payment-intent@2\.0\.0 version: 1\.1\.0 → 2\.0\.0/,
+      new RegExp(
+        `warning \\[major-not-needed\\] stripe\\.payment-intent@2\\.0\\.0 version: ${escaped(CURRENT)} → 2\\.0\\.0`,
+      ),
     );
     expect(out).toContain('a minor version in place');
   });

@@ -247,5 +247,90 @@ describe('contracts lint', () => {
       ]);
       expect(only(broken.findings, 'mapping-syntax').path).toBe('target.lifecycle[0].total');
     });
+
+    describe('on an order', () => {
+      const ORDER_FILE = 'contracts/shopify/order.v1.yaml';
+      const ORDER = read(ORDER_FILE);
+      const orderSteps = (steps: string) =>
+        ORDER.replace(/ {2}lifecycle:\n( {4}.*\n| {6}.*\n)+/, `  lifecycle:\n${steps}\n`);
+
+      it('passes the committed totals, cancel and confirm steps', () => {
+        expect(lint([ORDER_FILE, ORDER]).findings.filter((f) => f.rule === 'lifecycle')).toEqual(
+          [],
+        );
+      });
+
+      it('refuses confirm before totals, and post on an order', () => {
+        const text = orderSteps(
+          '    - step: confirm\n    - step: totals\n      total: $number(total_price)\n    - step: post',
+        );
+        const findings = lint([ORDER_FILE, text]).findings.filter((f) => f.rule === 'lifecycle');
+        expect(findings.map((f) => f.message)).toEqual([
+          'confirm comes before totals, but an order is confirmed only once its totals match',
+          'step post on sale.order: it moves account.move and account.payment only',
+        ]);
+        expect(lineText(text, findings[0])).toContain('step: confirm');
+      });
+
+      it('refuses a key on a step that does not read it', () => {
+        const text = orderSteps('    - step: confirm\n      tax: $number(total_tax)');
+        expect(only(lint([ORDER_FILE, text]).findings, 'lifecycle').message).toBe(
+          '"tax" belongs to totals, not confirm',
+        );
+      });
+
+      it('refuses totals on a payment', () => {
+        const text = edit(
+          PAYMENT,
+          STEPS,
+          STEPS.replace('  lifecycle:', '  lifecycle:\n    - step: totals\n      total: "1"'),
+        );
+        expect(only(lint([PAYMENT_FILE, text]).findings, 'lifecycle').message).toBe(
+          'step totals on account.payment: it moves sale.order only',
+        );
+      });
+    });
+  });
+});
+
+describe('contracts lint: what the vendor said (reconcile)', () => {
+  const INVOICE_FILE = 'contracts/stripe/invoice-paid.v1.yaml';
+  const INVOICE = read(INVOICE_FILE);
+
+  it('passes the committed currency, amounts and state', () => {
+    expect(lint([INVOICE_FILE, INVOICE]).findings.filter((f) => f.severity === 'error')).toEqual(
+      [],
+    );
+  });
+
+  it('refuses a currency, an amount or a state condition that does not parse, each on its line', () => {
+    const text = edit(
+      edit(
+        edit(
+          INVOICE,
+          '  currency: $uppercase(data.object.currency)',
+          '  currency: $uppercase(data.object.currency',
+        ),
+        'from: "$fromMinorUnits(data.object.total, data.object.currency)"',
+        'from: "$fromMinorUnits(data.object.total, "',
+      ),
+      '    when: $type(data.object.payment_intent) = "string"',
+      '    when: $type(data.object.payment_intent) = ',
+    );
+    const findings = lint([INVOICE_FILE, text]).findings.filter((f) => f.rule === 'mapping-syntax');
+    expect(findings.map((f) => f.path)).toEqual([
+      'reconcile.currency',
+      'reconcile.amounts[0].from',
+      'reconcile.state.when',
+    ]);
+    expect(lineText(text, findings[0])).toContain('currency: $uppercase');
+    expect(lineText(text, findings[2])).toContain('when:');
+  });
+
+  it('refuses an amount field compared twice', () => {
+    const text = edit(INVOICE, '    - field: amount_tax', '    - field: amount_total');
+    expect(only(lint([INVOICE_FILE, text]).findings, 'reconcile').message).toBe(
+      'reconcile.amounts names "amount_total" twice',
+    );
   });
 });

@@ -290,6 +290,56 @@ describe('Odoo finance conformance: sales orders', () => {
     const refused = await failure(kw('sale.order', 'action_confirm', [[order]]));
     expect(refused?.odooName).toBe('odoo.exceptions.UserError');
   });
+
+  it('dates a confirmed order now, and keeps the order date written back after', async () => {
+    const widget = await product('Dated', 5, []);
+    const ordered = '2025-01-28 14:00:12';
+    const [order = 0] = await createOne('sale.order', {
+      partner_id: partner,
+      client_order_ref: tag,
+      date_order: ordered,
+      order_line: [[0, 0, { product_id: widget, product_uom_qty: 1, price_unit: 5 }]],
+    });
+    await kw('sale.order', 'action_confirm', [[order]]);
+    const confirmed = await readOne('sale.order', order, ['date_order', 'state']);
+    expect(confirmed.state).toBe('sale');
+    expect(confirmed.date_order).not.toBe(ordered);
+    await kw('sale.order', 'write', [[order], { date_order: ordered }]);
+    expect((await readOne('sale.order', order, ['date_order'])).date_order).toBe(ordered);
+  });
+
+  it("imports an order whose line's taxes are left empty with no tax on that line, not its product's", async () => {
+    const tax = await percentTax(15, false);
+    const included = await percentTax(19, true);
+    const taxed = await product('Taxed by default', 10, [tax]);
+    const taxField = target.version >= 19 ? 'tax_ids' : 'tax_id';
+    const result = (await kw('sale.order', 'load', [
+      [
+        'partner_id/.id',
+        'client_order_ref',
+        'order_line/product_id/.id',
+        'order_line/price_unit',
+        'order_line/product_uom_qty',
+        `order_line/${taxField}/.id`,
+      ],
+      [
+        [String(partner), tag, String(taxed), '10', '1', ''],
+        ['', '', String(taxed), '11.90', '1', String(included)],
+        ['', '', String(taxed), '-1.19', '1', String(included)],
+      ],
+    ])) as { ids: number[] | false; messages: unknown[] };
+    expect(result.messages).toEqual([]);
+    const [order = 0] = result.ids as number[];
+    const read = await readOne('sale.order', order, ['amount_untaxed', 'amount_tax', 'order_line']);
+    const lines = (await kw('sale.order.line', 'read', [
+      read.order_line as number[],
+      [taxField, 'price_subtotal'],
+    ])) as Record<string, unknown>[];
+    expect(lines.map((l) => l[taxField])).toEqual([[], [included], [included]]);
+    // 11.90 and −1.19, 19 % included: 10.00 + 1.90 and −1.00 − 0.19 (a discount line's tax).
+    expect(read.amount_untaxed).toBe(19);
+    expect(read.amount_tax).toBe(1.71);
+  });
 });
 
 describe('Odoo finance conformance: invoices, payments, credit notes', () => {
