@@ -724,6 +724,8 @@ class Generator {
       customer_email: this.variant(person.email),
       customer_name: `${person.first} ${person.last}`,
       number: `CHAOS-${invoiceId}`,
+      // Paid otherwise than by one of the PaymentIntents sent: nothing to match it with.
+      payment_intent: null,
       amount_due: subtotal,
       amount_paid: subtotal,
       subtotal,

@@ -4,14 +4,16 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
   loadContractRegistry,
   readLocator,
   toEpochMillis,
 } from '../../functions/contracts/index.ts';
+import { DynamoDbLineageStore } from '../../functions/lineage/dynamodb-store.ts';
 import { OdooClient } from '../../functions/odoo/client.ts';
-import { odooSecretName } from '../../functions/platform/names.ts';
+import { lineageTableName, odooSecretName } from '../../functions/platform/names.ts';
 import { STAGE } from '../runtime.ts';
 import { type SignOptions, signatureHeaders } from './sign.ts';
 
@@ -21,6 +23,7 @@ const fixtures = new URL('../../test/fixtures/', import.meta.url).pathname;
 
 interface Health {
   status: string;
+  dynamodb: string;
   secretsmanager: string;
   sources: { source: string; url: string }[];
 }
@@ -129,8 +132,42 @@ for (const delivery of deliveries) {
   );
 }
 
-// Give the workers a moment, then show what Odoo holds under Spine's external ids.
-await new Promise((r) => setTimeout(r, 3000));
+// Wait until every accepted event has an outcome in lineage: one that waited for another (a
+// refund for its payment, an order for a product another order was creating) is retried a
+// visibility timeout later. Then show what Odoo holds under Spine's external ids.
+const lineage = new DynamoDbLineageStore(
+  new DynamoDBClient({
+    endpoint: info.dynamodb,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  }),
+  lineageTableName(STAGE),
+);
+const OUTCOMES = new Set(['applied', 'skipped', 'skipped-stale', 'dead-lettered', 'parked']);
+const accepted = sent.flatMap((s) => {
+  const answer = JSON.parse(s.body) as { accepted?: string[] };
+  return (answer.accepted ?? []).map((id) => ({ source: s.source, id }));
+});
+const deadline = Date.now() + 2 * 60_000;
+for (let reported = -1; ; ) {
+  const pending = [];
+  for (const event of accepted)
+    if (!(await lineage.byEvent(event.source, event.id)).some((e) => OUTCOMES.has(e.stage)))
+      pending.push(event);
+  if (pending.length === 0 || Date.now() > deadline) {
+    if (pending.length > 0)
+      process.stdout.write(
+        `\n${pending.length} events still without an outcome; follow them with \`npx spine lineage event <source> <id>\`: ${pending.map((e) => `${e.source} ${e.id}`).join(', ')}\n`,
+      );
+    break;
+  }
+  if (pending.length !== reported)
+    process.stdout.write(
+      `waiting for ${pending.length} event${pending.length === 1 ? '' : 's'} to land (a retry waits the visibility timeout)…\n`,
+    );
+  reported = pending.length;
+  await new Promise((r) => setTimeout(r, 1000));
+}
 const credential = JSON.parse(
   (await secrets.send(new GetSecretValueCommand({ SecretId: odooSecretName(STAGE) })))
     .SecretString ?? '{}',
@@ -146,15 +183,7 @@ const spineRecords = () =>
     fields: ['name', 'model', 'res_id'],
     order: 'id',
   });
-// Events that waited for another (a refund for its payment) land a visibility timeout later:
-// show Odoo once nothing has changed for a few seconds, or after a minute at most.
-let references = await spineRecords();
-for (let quiet = 0, waited = 0; quiet < 3 && waited < 60; waited++) {
-  await new Promise((r) => setTimeout(r, 1000));
-  const now = await spineRecords();
-  quiet = now.length === references.length ? quiet + 1 : 0;
-  references = now;
-}
+const references = await spineRecords();
 /** What finance reads on each document: its amounts in its currency, and how far it went. */
 const FINANCE: Readonly<Record<string, readonly string[]>> = {
   'sale.order': ['amount_total', 'amount_tax', 'currency_id', 'state'],

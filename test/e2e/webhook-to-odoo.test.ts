@@ -182,6 +182,7 @@ describe('a webhook becomes exactly one correct change in Odoo, on the local run
     expect(payments).toEqual(
       [
         ['inbound', 149],
+        ['inbound', 238],
         ['outbound', 3.98],
         ['outbound', 49],
       ].sort(),
@@ -189,9 +190,23 @@ describe('a webhook becomes exactly one correct change in Odoo, on the local run
     const [invoice] = read(
       'account.move',
       [['ref', '=', '8F2C1A7B-0002']],
-      ['amount_untaxed', 'invoice_line_ids', 'move_type'],
+      [
+        'amount_untaxed',
+        'invoice_line_ids',
+        'move_type',
+        'state',
+        'payment_state',
+        'amount_residual',
+      ],
     );
-    expect(invoice).toMatchObject({ amount_untaxed: 238, move_type: 'out_invoice' });
+    // Posted at Stripe's total, and paid by its PaymentIntent, whichever of the two came first.
+    expect(invoice).toMatchObject({
+      amount_untaxed: 238,
+      move_type: 'out_invoice',
+      state: 'posted',
+      payment_state: expect.stringMatching(/^(paid|in_payment)$/),
+      amount_residual: 0,
+    });
 
     // An event's timeline: received (the redacted view only), queued, then applied.
     const trail = await lineage.byEvent('stripe', 'evt_1QkZ7sLkdIwHu7ix4n5nGBQX');

@@ -58,13 +58,19 @@ beforeAll(async () => {
       (e) => e.stage === 'applied',
     ),
   );
-  for (const name of ['stripe/payment_intent.succeeded', 'stripe/invoice.paid'])
+  for (const name of [
+    'stripe/payment_intent.succeeded',
+    'stripe/payment_intent.succeeded.invoice',
+    'stripe/invoice.paid',
+  ])
     await sendFixture(runtime, loadFixture(name));
-  await waitFor('the payment and the invoice', async () => {
+  await waitFor('the payments and the invoice', async () => {
     const trails = await Promise.all(
-      ['evt_3QkZCxLkdIwHu7ix0Wm4yJtF', 'evt_1QkaQ2LkdIwHu7ixKp7bT1nE'].map((id) =>
-        lineage.byEvent('stripe', id),
-      ),
+      [
+        'evt_3QkZCxLkdIwHu7ix0Wm4yJtF',
+        'evt_3QkaQ1LkdIwHu7ixP3n8sD5k',
+        'evt_1QkaQ2LkdIwHu7ixKp7bT1nE',
+      ].map((id) => lineage.byEvent('stripe', id)),
     );
     return trails.every((t) => t.some((e) => e.stage === 'applied'));
   });
@@ -227,11 +233,11 @@ describe('reconciliation: lineage against Odoo', () => {
 
   it('names the days lineage holds applied events on, for a reconcile without --day', async () => {
     expect(await lineage.appliedDays({ contracts: ['stripe.payment-intent'] })).toEqual({
-      days: { '2025-01-27': 1 },
+      days: { '2025-01-27': 1, '2025-01-29': 1 },
       complete: true,
     });
     const all = await lineage.appliedDays();
-    expect(all.days).toMatchObject({ '2025-01-27': 2, '2025-01-29': 1 });
+    expect(all.days).toMatchObject({ '2025-01-27': 2, '2025-01-29': 2 });
     // A cap reads no further than it says, and says so.
     expect(await lineage.appliedDays({ maxItems: 1 })).toMatchObject({ complete: false });
   });
@@ -412,7 +418,12 @@ describe("reconciliation against the vendor's own figures, per currency", () => 
   });
 
   it('reports an invoice set back to draft in Odoo as unposted, and a payment its invoice never matched', async () => {
-    await apply([stripeFixtureEnvelope('stripe/invoice.paid')]);
+    // Paid otherwise than by a PaymentIntent (a credit balance): posted is all it must be.
+    await apply([
+      stripeFixtureEnvelope('stripe/invoice.paid', (invoice) => {
+        invoice.payment_intent = null;
+      }),
+    ]);
     const invoice = await recordOf('account.move', 'in_1QkaPzLkdIwHu7ixW3hJ8sRq');
     expect(
       (await reconcileContractDay(invoices, '2025-01-29', { lineage: memory, odoo: client })).ok,
@@ -592,7 +603,7 @@ describe("the vendor's figures each contract keeps from its event", () => {
 
   it('Stripe: an invoice total and its tax, from tax or else from its tax amounts', async () => {
     const withTax = stripeFixtureEnvelope('stripe/invoice.paid', (invoice) => {
-      Object.assign(invoice, { total: 25990, tax: 2190 });
+      Object.assign(invoice, { total: 25990, tax: 2190, payment_intent: null });
     });
     expect(await figuresOf(withTax)).toEqual({
       currency: 'EUR',

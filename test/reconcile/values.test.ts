@@ -192,6 +192,7 @@ describe('reconciliation of values', () => {
     await apply([fixture('stripe/customer.created', 'stripe.customer')]);
     await apply([
       fixture('stripe/payment_intent.succeeded', 'stripe.payment-intent'),
+      fixture('stripe/payment_intent.succeeded.invoice', 'stripe.payment-intent'),
       fixture('stripe/invoice.paid', 'stripe.invoice-paid'),
     ]);
     for (const [contract, day] of [
