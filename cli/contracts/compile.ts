@@ -136,6 +136,7 @@ function compileContract(
       eventId: locator(c.source.eventId),
       occurredAt: locator(c.source.occurredAt),
       entityKey: locator(c.source.entityKey),
+      ...(c.source.account ? { account: locator(c.source.account) } : {}),
       thin: c.source.thin ?? false,
     },
     shape: shapeOf(c.schema, c.schema),

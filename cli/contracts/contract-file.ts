@@ -19,6 +19,7 @@ export interface ContractYaml {
     eventId: LocatorYaml;
     occurredAt: LocatorYaml;
     entityKey: LocatorYaml;
+    account?: LocatorYaml;
     thin?: boolean;
   };
   schema: JsonSchema;

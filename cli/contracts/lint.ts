@@ -386,6 +386,9 @@ function lintContract(
     ['eventId', contract.source.eventId],
     ['occurredAt', contract.source.occurredAt],
     ['entityKey', contract.source.entityKey],
+    ...(contract.source.account
+      ? [['account', contract.source.account] as [string, LocatorYaml]]
+      : []),
   ];
   for (const [name, locator] of locators) {
     if (!('path' in locator)) continue;

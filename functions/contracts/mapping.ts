@@ -17,6 +17,8 @@ export interface MappingContext {
   readonly entityKey: string;
   readonly eventId: string;
   readonly source: string;
+  /** The vendor account of the event (`$account`), when its contract locates one. */
+  readonly account?: string;
 }
 
 // Stripe's list of currencies without minor units, and those with three decimals.
@@ -88,6 +90,7 @@ export async function evaluateExpression(
       entityKey: context.entityKey,
       eventId: context.eventId,
       source: context.source,
+      account: context.account,
       // Bound per evaluation, not registered on the cached expression: it reads this contract's
       // crosswalks, and a contract's reference data may differ between builds of one version.
       reference: (crosswalk: unknown, key: unknown) =>
@@ -227,10 +230,12 @@ function truthy(value: unknown): boolean {
  * collapse into one external id; case is kept because vendor ids are case-sensitive.
  */
 export function externalIdFor(template: string, context: MappingContext): string {
-  return template.replace(/\{(entityKey|eventId|source)\}/g, (_, name: keyof MappingContext) =>
-    context[name].replace(
-      /[^A-Za-z0-9_-]/g,
-      (c) => `_x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
-    ),
+  return template.replace(
+    /\{(entityKey|eventId|source)\}/g,
+    (_, name: 'entityKey' | 'eventId' | 'source') =>
+      context[name].replace(
+        /[^A-Za-z0-9_-]/g,
+        (c) => `_x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+      ),
   );
 }

@@ -49,6 +49,11 @@ export interface CompiledSource {
   readonly eventId: Locator;
   readonly occurredAt: Locator;
   readonly entityKey: Locator;
+  /**
+   * The vendor account the event belongs to (a Shopify store's domain, a Stripe Connect account):
+   * mappings read it as `$account`, to route a document to its company.
+   */
+  readonly account?: Locator;
   /** The event only notifies (ids, one changed property); see DESIGN.md "Thin events". */
   readonly thin: boolean;
 }

@@ -21,6 +21,8 @@ export interface Envelope {
   readonly spineflow: string;
   /** The source name, `stripe`. */
   readonly spinesource: string;
+  /** The vendor account the event belongs to, when its contract locates one (`spine-demo.myshopify.com`). */
+  readonly spineaccount?: string;
   readonly correlationid: string;
   /** When Spine received the webhook (ISO 8601). */
   readonly spinereceivedat: string;

@@ -26,6 +26,8 @@ export interface EventAddress {
   readonly entityKey?: string;
   /** Epoch milliseconds. */
   readonly occurredAt?: number;
+  /** The vendor account, when the contract locates one and the event names it. */
+  readonly account?: string;
   readonly violations: readonly Violation[];
 }
 
@@ -103,10 +105,21 @@ export function addressOf(contract: CompiledContract, delivery: Delivery): Event
     occurredAt = undefined;
   }
 
+  // An account is optional (a Stripe event outside Connect names none); one that is not a short
+  // printable text is left out, and the mapping routes the event as it would without one.
+  const account = contract.source.account
+    ? idText(readLocator(contract.source.account, delivery))
+    : undefined;
+  const usableAccount =
+    account !== undefined && account.length <= MAX_ENTITY_KEY && !CONTROL.test(account)
+      ? account
+      : undefined;
+
   return {
     ...(eventId !== undefined ? { eventId } : {}),
     ...(entityKey !== undefined ? { entityKey } : {}),
     ...(occurredAt !== undefined ? { occurredAt } : {}),
+    ...(usableAccount ? { account: usableAccount } : {}),
     violations,
   };
 }

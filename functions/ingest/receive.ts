@@ -153,6 +153,7 @@ function fileEvent(
     id: address.eventId ?? `spine-${randomUUID()}`,
     time: new Date(address.occurredAt ?? delivery.receivedAt.getTime()),
     subject: address.entityKey ?? 'unknown',
+    ...(address.account ? { account: address.account } : {}),
     data: verbatim ? textOfEvent() : minimise(contract.shape, event),
   });
   if (violations.length === 0 && queuedBytes(envelope) > SQS_MAX_MESSAGE_BYTES)
@@ -175,7 +176,7 @@ function envelopeOf(
   contract: CompiledContract,
   type: string,
   delivery: AuthenticDelivery,
-  event: { id: string; time: Date; subject: string; data: unknown },
+  event: { id: string; time: Date; subject: string; account?: string; data: unknown },
 ): Envelope {
   return {
     specversion: '1.0',
@@ -188,6 +189,7 @@ function envelopeOf(
     spinecontract: `${contract.id}@${contract.version}`,
     spineflow: contract.flow,
     spinesource: delivery.source,
+    ...(event.account ? { spineaccount: event.account } : {}),
     correlationid: delivery.correlationId,
     spinereceivedat: delivery.receivedAt.toISOString(),
     spinereplaycount: 0,

@@ -204,6 +204,7 @@ async function mapEnvelope(
       entityKey: envelope.subject,
       eventId: envelope.id,
       source: envelope.spinesource,
+      ...(envelope.spineaccount ? { account: envelope.spineaccount } : {}),
     };
     const values = await mapEvent(contract, envelope.data, context);
     const figures = await reconcileFigures(contract, envelope.data, values, context);

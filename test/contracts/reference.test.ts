@@ -222,6 +222,7 @@ describe('$reference in a mapping', () => {
   it('is bundled with the contract that uses it, and the whole reference data with the registry', () => {
     expect(Object.keys(refund.target.references)).toEqual(['currencies', 'journals']);
     expect(Object.keys(contractNamed('shopify.order').target.references).sort()).toEqual([
+      'companies',
       'pricelists',
       'service-products',
       'taxes',

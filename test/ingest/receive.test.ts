@@ -182,6 +182,17 @@ describe('receiveWebhook', () => {
     });
   });
 
+  it("carries the vendor account the contract locates (a Shopify store's domain) on the envelope", async () => {
+    const { deps, queues } = setup();
+    const answer = await receiveWebhook(deliver(loadFixture('shopify/orders-create')), deps);
+    expect(answer.status).toBe(202);
+    expect(queues.queued[0]?.envelope.spineaccount).toBe('spine-demo.myshopify.com');
+    const stripe = await receiveWebhook(deliver(loadFixture('stripe/invoice.paid')), deps);
+    expect(stripe.status).toBe(202);
+    // The platform's own Stripe events name no account: the envelope says none.
+    expect(queues.queued[1]?.envelope.spineaccount).toBeUndefined();
+  });
+
   it('answers 503 when the queue cannot be reached, so the vendor retries', async () => {
     const { deps, queues, lineage } = setup();
     queues.broken = true;

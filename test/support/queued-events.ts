@@ -36,6 +36,8 @@ export function queuedEnvelope(
     readonly type: string;
     readonly time?: string;
     readonly receivedAt?: string;
+    /** The vendor account, as the receiver reads it with the contract's `source.account`. */
+    readonly account?: string;
   },
 ): Envelope {
   const now = new Date().toISOString();
@@ -50,6 +52,7 @@ export function queuedEnvelope(
     spinecontract: `${contract.id}@${contract.version}`,
     spineflow: contract.flow,
     spinesource: contract.source.system,
+    ...(fields.account ? { spineaccount: fields.account } : {}),
     correlationid: randomUUID(),
     spinereceivedat: fields.receivedAt ?? now,
     spinereplaycount: 0,
@@ -186,5 +189,8 @@ export function fixtureEnvelope(
     time: new Date(
       toEpochMillis(readLocator(contract.source.occurredAt, delivery)) as number,
     ).toISOString(),
+    ...(contract.source.account
+      ? { account: readLocatorString(contract.source.account, delivery) }
+      : {}),
   });
 }

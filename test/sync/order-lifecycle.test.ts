@@ -205,6 +205,31 @@ describe.each(VERSIONS)('Shopify orders to the cent on Odoo %i', (version) => {
   });
 });
 
+describe("the store's company", () => {
+  it('books an order in the company the companies crosswalk names for its store', async () => {
+    await start(18);
+    await apply(fixtureEnvelope('shopify/orders-create'));
+    const [booked] = admin('sale.order', 'search_read', [
+      [['client_order_ref', '=', '#1001']],
+      ['company_id'],
+    ]) as { company_id: [number, string] }[];
+    expect(booked?.company_id[1]).toBe('My Company');
+  });
+
+  it('fails an order from a store the crosswalk does not name, naming the store', async () => {
+    await start(18);
+    const [outcome] = await apply(
+      fixtureEnvelope('shopify/orders-create', () => {}, {
+        'x-shopify-shop-domain': 'another-store.myshopify.com',
+      }),
+    );
+    expect(outcome).toMatchObject({ kind: 'failed', retryable: false });
+    expect((outcome as { error: Error }).error.message).toMatch(
+      /companies.*"shopify:another-store\.myshopify\.com"/,
+    );
+  });
+});
+
 describe('a fresh Odoo without the reference data', () => {
   it('fails the order permanently naming the crosswalk entry to create', async () => {
     await start(18, { bare: true });
