@@ -98,6 +98,70 @@ async function postedOriginal(
 }
 
 /**
+ * What the credit note books: the money returned, with the tax the invoice charged on it, so the
+ * tax the business owes goes back down with the refund. A full refund reverses each line of the
+ * invoice as it was; a partial one is split over the invoice's tax sets in proportion to what
+ * each set weighed in its total (its untaxed base, so the tax is computed by Odoo on top). An
+ * untaxed invoice gets one untaxed line. The post check then proves the total is the money
+ * returned; a cent that proportion cannot give fails the event with both totals.
+ */
+async function creditNoteLines(
+  client: OdooClient,
+  invoiceId: number,
+  amount: number,
+  label: string,
+): Promise<Record<string, unknown>[]> {
+  const [totals] = await client.read(INVOICE, [invoiceId], ['amount_total', 'amount_tax']);
+  const lines = await client.searchRead(
+    'account.move.line',
+    [
+      ['move_id', '=', invoiceId],
+      ['display_type', '=', 'product'],
+    ],
+    {
+      fields: [
+        'name',
+        'quantity',
+        'price_unit',
+        'discount',
+        'tax_ids',
+        'product_id',
+        'price_subtotal',
+      ],
+    },
+  );
+  const invoiceTotal = Number(totals?.amount_total) || 0;
+  // Without tax on the invoice (or nothing to weigh), the line is the money returned.
+  if (!Number(totals?.amount_tax) || invoiceTotal <= 0 || lines.length === 0)
+    return [{ name: label, quantity: 1, price_unit: amount, tax_ids: [] }];
+  const taxes = (line: OdooRecord) => [...((line.tax_ids as number[] | undefined) ?? [])].sort();
+  if (Math.abs(amount - invoiceTotal) < 0.005)
+    return lines.map((line) => ({
+      name: String(line.name || label),
+      quantity: Number(line.quantity) || 1,
+      price_unit: Number(line.price_unit) || 0,
+      discount: Number(line.discount) || 0,
+      tax_ids: taxes(line),
+      ...(idOf(line.product_id) ? { product_id: idOf(line.product_id) } : {}),
+    }));
+  const share = amount / invoiceTotal;
+  const bySet = new Map<string, { taxIds: number[]; base: number }>();
+  for (const line of lines) {
+    const taxIds = taxes(line);
+    const key = taxIds.join(',');
+    const entry = bySet.get(key) ?? { taxIds, base: 0 };
+    entry.base += Number(line.price_subtotal) || 0;
+    bySet.set(key, entry);
+  }
+  return [...bySet.values()].map(({ taxIds, base }) => ({
+    name: label,
+    quantity: 1,
+    price_unit: Math.round(base * share * 100) / 100,
+    tax_ids: taxIds,
+  }));
+}
+
+/**
  * The refund's credit note against the invoice the step names: written once, posted once its
  * total is the payment's amount. Nothing when the event names no invoice.
  */
@@ -127,8 +191,7 @@ export async function creditNote(
     invoice_date: payment.date,
     ref: `Reversal of: ${String(invoice.name)}`,
     payment_reference: payment.payment_reference || false,
-    // No taxes: the line is the money returned; a line without them is not given any by Odoo.
-    invoice_line_ids: [{ name: label, quantity: 1, price_unit: amount, tax_ids: [] }],
+    invoice_line_ids: await creditNoteLines(client, invoice.id, amount, label),
   };
   const externalId = creditNoteExternalId(subject);
   // Derived from Odoo's own records, so written when created and never again (a posted credit

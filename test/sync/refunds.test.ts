@@ -6,29 +6,22 @@
  * nothing posted, and lands once the original has; a replay changes nothing.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  loadContractRegistry,
-  readLocator,
-  readLocatorString,
-  toEpochMillis,
-} from '../../functions/contracts/index.ts';
+import { loadContractRegistry } from '../../functions/contracts/index.ts';
 import {
   OriginalNotPosted,
   RefundOutgrown,
   RelationNotFound,
 } from '../../functions/errors/index.ts';
 import type { Envelope } from '../../functions/ingest/envelope.ts';
-import { parseEventJson } from '../../functions/ingest/event-json.ts';
 import {
   type ApplyOutcome,
   applyEnvelopes,
   type SyncDependencies,
 } from '../../functions/sync/apply.ts';
 import { type OdooEmulator, startOdooEmulator } from '../../local/odoo/server.ts';
-import { loadFixture } from '../support/fixtures.ts';
 import { MemoryLineageStore } from '../support/memory-lineage.ts';
 import { integrationClient } from '../support/odoo.ts';
-import { queuedEnvelope, stripeFixtureEnvelope } from '../support/queued-events.ts';
+import { fixtureEnvelope, stripeFixtureEnvelope } from '../support/queued-events.ts';
 import { syncDependencies } from '../support/sync.ts';
 
 const registry = loadContractRegistry();
@@ -80,30 +73,8 @@ const stages = (stage: 'posted' | 'reconciled', eventId?: string) =>
     .filter((e) => e.stage === stage && (eventId === undefined || e.eventId === eventId))
     .map((e) => ({ eventId: e.eventId, model: e.model, recordId: e.recordId }));
 
-/** The envelope the receiver queues for a Shopify fixture, after `edit` changed its payload. */
-function shopifyEnvelope(
-  name: string,
-  edit: (event: Record<string, unknown>) => void = () => {},
-): Envelope {
-  const fixture = loadFixture(name);
-  const event = parseEventJson(fixture.raw) as Record<string, unknown>;
-  edit(event);
-  const delivery = { event, headers: fixture.headers };
-  const contract = registry.route('shopify', String(fixture.headers['x-shopify-topic']));
-  if (!contract) throw new Error(`${name} routes to no contract`);
-  expect(registry.validate(contract, event)).toEqual([]);
-  return queuedEnvelope(contract, event, {
-    id: readLocatorString(contract.source.eventId, delivery) as string,
-    subject: readLocatorString(contract.source.entityKey, delivery) as string,
-    type: String(fixture.headers['x-shopify-topic']),
-    time: new Date(
-      toEpochMillis(readLocator(contract.source.occurredAt, delivery)) as number,
-    ).toISOString(),
-  });
-}
-
-const order = () => shopifyEnvelope('shopify/orders-create');
-const shopifyRefund = () => shopifyEnvelope('shopify/refunds-create');
+const order = () => fixtureEnvelope('shopify/orders-create');
+const shopifyRefund = () => fixtureEnvelope('shopify/refunds-create');
 const theShopifyRefund = () =>
   bySpineId('account.payment', 'shopify_refund_929361464', [
     'state',
@@ -305,6 +276,60 @@ describe.each([16, 17, 18, 19] as const)('Stripe charge.refunded on Odoo %i', (v
     expect(stages('posted')).toEqual(before.posted);
     expect(stages('reconciled')).toEqual(before.reconciled);
     expect(lineage.entries.filter((e) => e.stage === 'failed')).toEqual([]);
+  });
+});
+
+describe.each([17, 18] as const)('a refund of a taxed invoice on Odoo %i', (version) => {
+  // 198.00 at 20 % French VAT and 40.00 untaxed: 277.60, of which 39.60 tax.
+  const taxedInvoice = () =>
+    invoice((object) => {
+      const [first] = (object.lines as { data: Record<string, unknown>[] }).data;
+      (first as Record<string, unknown>).tax_rates = [
+        { id: 'txr_1', display_name: 'VAT', percentage: 20, inclusive: false, country: 'FR' },
+      ];
+      object.total = 27_760;
+    });
+  const taxedPayment = () =>
+    stripeFixtureEnvelope('stripe/payment_intent.succeeded', (object) => {
+      Object.assign(object, { amount: 27_760, amount_received: 27_760, invoice: INVOICE });
+    });
+  const refundOf = (refunded: number) =>
+    stripeFixtureEnvelope('stripe/charge.refunded', (object) => {
+      Object.assign(object, {
+        amount: 27_760,
+        amount_captured: 27_760,
+        amount_refunded: refunded,
+        invoice: INVOICE,
+      });
+    });
+  const taxOf = () =>
+    bySpineId('account.move', `stripe_charge_refund_${CHARGE}_credit_note`, [
+      'amount_total',
+      'amount_tax',
+      'state',
+      'payment_state',
+    ]);
+
+  it('a full refund gives the tax back line by line: the credit note reverses the invoice', async () => {
+    await start(version);
+    await apply(customer());
+    await apply(taxedInvoice(), taxedPayment());
+    expect(await apply(refundOf(27_760))).toMatchObject([{ kind: 'applied' }]);
+    expect(taxOf()).toMatchObject({
+      amount_total: 277.6,
+      amount_tax: 39.6,
+      state: 'posted',
+      payment_state: 'paid',
+    });
+  });
+
+  it('a partial refund gives back the tax in proportion, its total the money returned', async () => {
+    await start(version);
+    await apply(customer());
+    await apply(taxedInvoice(), taxedPayment());
+    expect(await apply(refundOf(4_900))).toMatchObject([{ kind: 'applied' }]);
+    // 49.00 of 277.60: 34.95 of the taxed 198.00 with its 6.99 VAT, and 7.06 of the untaxed 40.00.
+    expect(taxOf()).toMatchObject({ amount_total: 49, amount_tax: 6.99, state: 'posted' });
   });
 });
 
