@@ -20,6 +20,12 @@ import { fieldNameFor } from './versions.ts';
 
 export const EXTERNAL_ID_MODULE = 'spine';
 
+/** `spine.stripe_invoice_in_1` → `stripe_invoice_in_1`: the name part, as ir.model.data holds it. */
+export const bareExternalId = (externalId: string) =>
+  externalId.startsWith(`${EXTERNAL_ID_MODULE}.`)
+    ? externalId.slice(EXTERNAL_ID_MODULE.length + 1)
+    : externalId;
+
 export interface UpsertRow {
   /** The name part of the external id (module `spine`), e.g. `stripe_customer_cus_123`. */
   readonly externalId: string;

@@ -5,8 +5,10 @@
  */
 import { evaluateExpression, type MappingContext } from '../contracts/mapping.ts';
 import type { CompiledContract } from '../contracts/model.ts';
+import { MappingError } from '../errors/mapping-error.ts';
 import type { OdooClient, OdooRecord } from '../odoo/client.ts';
 import { OdooMissingError, OdooUserError } from '../odoo/errors/index.ts';
+import { bareExternalId, EXTERNAL_ID_MODULE } from '../odoo/upsert.ts';
 
 /** A state change a step made, for lineage. */
 export interface LifecycleChange {
@@ -115,4 +117,45 @@ export async function transition(
       expect.hint,
     );
   return after;
+}
+
+/**
+ * The Spine record a step's expression names (`{"@model": model, "@externalId": ...}`), as its
+ * external id without module; undefined when the event names none. Any other shape is the
+ * contract's error.
+ */
+export function namedRecord(
+  subject: LifecycleSubject,
+  index: number,
+  key: string,
+  value: unknown,
+  model: string,
+): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  const relation = value as Record<string, unknown>;
+  const externalId = relation['@externalId'];
+  if (relation['@model'] !== model || typeof externalId !== 'string' || externalId === '')
+    throw new MappingError(
+      contractLabel(subject),
+      `target.lifecycle[${index}].${key} gave ${JSON.stringify(value)}, not {"@model": "${model}", "@externalId": ...}`,
+    );
+  return bareExternalId(externalId);
+}
+
+/** The id of the record Spine wrote under external id `name`, or undefined while none is. */
+export async function spineRecordId(
+  client: OdooClient,
+  model: string,
+  name: string,
+): Promise<number | undefined> {
+  const [found] = await client.searchRead(
+    'ir.model.data',
+    [
+      ['module', '=', EXTERNAL_ID_MODULE],
+      ['name', '=', name],
+      ['model', '=', model],
+    ],
+    { fields: ['res_id'], limit: 1 },
+  );
+  return found ? Number(found.res_id) : undefined;
 }

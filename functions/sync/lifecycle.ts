@@ -16,7 +16,6 @@ import { MappingError } from '../errors/mapping-error.ts';
 import { TotalsDiffer } from '../errors/totals-differ.ts';
 import type { OdooClient, OdooRecord } from '../odoo/client.ts';
 import { OdooUserError } from '../odoo/errors/index.ts';
-import { EXTERNAL_ID_MODULE } from '../odoo/upsert.ts';
 import {
   contractLabel,
   currencyOf,
@@ -24,8 +23,10 @@ import {
   idOf,
   type LifecycleChange,
   type LifecycleSubject,
+  namedRecord,
   readOne,
   sameAmount,
+  spineRecordId,
   transition,
 } from './lifecycle-support.ts';
 import { cancelOrder, confirmOrder, matchOrderTotals } from './order-lifecycle.ts';
@@ -83,52 +84,20 @@ async function post(
   };
 }
 
-/** The counterpart the step names, as model and external id, or undefined when the event names none. */
-function counterpartOf(
-  subject: LifecycleSubject,
-  index: number,
-  value: unknown,
-): { model: string; externalId: string } | undefined {
-  if (value === undefined || value === null) return undefined;
-  const relation = value as Record<string, unknown>;
-  const model = relation['@model'];
-  const externalId = relation['@externalId'];
-  const counterpart = subject.model === INVOICE ? PAYMENT : INVOICE;
-  if (model !== counterpart || typeof externalId !== 'string' || externalId === '')
-    throw new MappingError(
-      contractLabel(subject),
-      `target.lifecycle[${index}].with gave ${JSON.stringify(value)}, not {"@model": "${counterpart}", "@externalId": ...}`,
-    );
-  return {
-    model: counterpart,
-    externalId: externalId.replace(new RegExp(`^${EXTERNAL_ID_MODULE}\\.`), ''),
-  };
-}
-
 async function reconcile(
   client: OdooClient,
   subject: LifecycleSubject,
   step: Extract<CompiledLifecycleStep, { step: 'reconcile' }>,
   index: number,
 ): Promise<LifecycleChange | undefined> {
-  const counterpart = counterpartOf(
-    subject,
-    index,
-    await evaluateStep(subject, index, 'with', step.with),
-  );
-  if (!counterpart) return undefined;
-  const [found] = await client.searchRead(
-    'ir.model.data',
-    [
-      ['module', '=', EXTERNAL_ID_MODULE],
-      ['name', '=', counterpart.externalId],
-      ['model', '=', counterpart.model],
-    ],
-    { fields: ['res_id'], limit: 1 },
-  );
+  // The counterpart of an invoice is its payment; of a payment, its invoice (or credit note).
+  const model = subject.model === INVOICE ? PAYMENT : INVOICE;
+  const value = await evaluateStep(subject, index, 'with', step.with);
+  const name = namedRecord(subject, index, 'with', value, model);
+  if (!name) return undefined;
+  const other = await spineRecordId(client, model, name);
   // Not written yet: its own event reconciles when it arrives, since its contract names this one.
-  if (!found) return undefined;
-  const other = Number(found.res_id);
+  if (other === undefined) return undefined;
   const [invoiceId, paymentId] =
     subject.model === INVOICE ? [subject.recordId, other] : [other, subject.recordId];
 

@@ -73,7 +73,14 @@ async function roundingProduct(
   const [resolved] = await resolveRelations(client, [
     { values: { product_id: relation }, owner: `${subject.model}_${subject.recordId}_rounding` },
   ]);
-  if (!resolved || 'error' in resolved) throw resolved?.error ?? new Error('rounding unresolved');
+  if (!resolved || 'error' in resolved)
+    throw (
+      resolved?.error ??
+      new MappingError(
+        contractLabel(subject),
+        `target.lifecycle[${index}].rounding resolved to nothing`,
+      )
+    );
   return Number(resolved.values.product_id);
 }
 

@@ -21,7 +21,6 @@
  */
 import { externalIdFor } from '../contracts/mapping.ts';
 import type { CompiledLifecycleStep } from '../contracts/model.ts';
-import { MappingError } from '../errors/mapping-error.ts';
 import { OriginalNotPosted } from '../errors/original-not-posted.ts';
 import { RefundOutgrown } from '../errors/refund-outgrown.ts';
 import { RelationNotFound } from '../errors/relation-not-found.ts';
@@ -30,14 +29,15 @@ import type { OdooClient, OdooRecord } from '../odoo/client.ts';
 import { OdooValidationError } from '../odoo/errors/index.ts';
 import { EXTERNAL_ID_MODULE, upsertByExternalId } from '../odoo/upsert.ts';
 import {
-  contractLabel,
   currencyOf,
   evaluateStep,
   idOf,
   type LifecycleChange,
   type LifecycleSubject,
+  namedRecord,
   readOne,
   sameAmount,
+  spineRecordId,
   transition,
 } from './lifecycle-support.ts';
 
@@ -50,37 +50,21 @@ export function creditNoteExternalId(subject: LifecycleSubject): string {
   return `${externalIdFor(subject.contract.target.externalId, subject.context)}_credit_note`;
 }
 
-/** The original invoice the step names, as an external id without module, or undefined. */
-function originalOf(subject: LifecycleSubject, index: number, value: unknown): string | undefined {
-  if (value === undefined || value === null) return undefined;
-  const relation = value as Record<string, unknown>;
-  const externalId = relation['@externalId'];
-  if (relation['@model'] !== INVOICE || typeof externalId !== 'string' || externalId === '')
-    throw new MappingError(
-      contractLabel(subject),
-      `target.lifecycle[${index}].of gave ${JSON.stringify(value)}, not {"@model": "${INVOICE}", "@externalId": ...}`,
-    );
-  return externalId.replace(new RegExp(`^${EXTERNAL_ID_MODULE}\\.`), '');
-}
-
 /** The posted original, or why the refund must wait for it (retryable) or cannot close (permanent). */
 async function postedOriginal(
   client: OdooClient,
   name: string,
   refund: string,
 ): Promise<OdooRecord> {
-  const [data] = await client.searchRead(
-    'ir.model.data',
-    [
-      ['module', '=', EXTERNAL_ID_MODULE],
-      ['name', '=', name],
-      ['model', '=', INVOICE],
-    ],
-    { fields: ['res_id'], limit: 1 },
-  );
-  const [invoice] = data
-    ? await client.read(INVOICE, [Number(data.res_id)], ['state', 'partner_id', 'name'])
-    : [];
+  const invoiceId = await spineRecordId(client, INVOICE, name);
+  const [invoice] =
+    invoiceId === undefined
+      ? []
+      : await client.read(
+          INVOICE,
+          [invoiceId],
+          ['state', 'partner_id', 'name', 'amount_total', 'amount_tax'],
+        );
   if (!invoice)
     throw new RelationNotFound(
       INVOICE,
@@ -107,15 +91,14 @@ async function postedOriginal(
  */
 async function creditNoteLines(
   client: OdooClient,
-  invoiceId: number,
+  invoice: OdooRecord,
   amount: number,
   label: string,
 ): Promise<Record<string, unknown>[]> {
-  const [totals] = await client.read(INVOICE, [invoiceId], ['amount_total', 'amount_tax']);
   const lines = await client.searchRead(
     'account.move.line',
     [
-      ['move_id', '=', invoiceId],
+      ['move_id', '=', invoice.id],
       ['display_type', '=', 'product'],
     ],
     {
@@ -130,9 +113,9 @@ async function creditNoteLines(
       ],
     },
   );
-  const invoiceTotal = Number(totals?.amount_total) || 0;
+  const invoiceTotal = Number(invoice.amount_total) || 0;
   // Without tax on the invoice (or nothing to weigh), the line is the money returned.
-  if (!Number(totals?.amount_tax) || invoiceTotal <= 0 || lines.length === 0)
+  if (!Number(invoice.amount_tax) || invoiceTotal <= 0 || lines.length === 0)
     return [{ name: label, quantity: 1, price_unit: amount, tax_ids: [] }];
   const taxes = (line: OdooRecord) => [...((line.tax_ids as number[] | undefined) ?? [])].sort();
   if (Math.abs(amount - invoiceTotal) < 0.005)
@@ -171,7 +154,8 @@ export async function creditNote(
   step: CreditNoteStep,
   index: number,
 ): Promise<LifecycleChange | undefined> {
-  const original = originalOf(subject, index, await evaluateStep(subject, index, 'of', step.of));
+  const value = await evaluateStep(subject, index, 'of', step.of);
+  const original = namedRecord(subject, index, 'of', value, INVOICE);
   if (!original) return undefined;
   const refund = externalIdFor(subject.contract.target.externalId, subject.context);
   const invoice = await postedOriginal(client, original, refund);
@@ -191,7 +175,7 @@ export async function creditNote(
     invoice_date: payment.date,
     ref: `Reversal of: ${String(invoice.name)}`,
     payment_reference: payment.payment_reference || false,
-    invoice_line_ids: await creditNoteLines(client, invoice.id, amount, label),
+    invoice_line_ids: await creditNoteLines(client, invoice, amount, label),
   };
   const externalId = creditNoteExternalId(subject);
   // Derived from Odoo's own records, so written when created and never again (a posted credit

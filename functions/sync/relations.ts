@@ -25,6 +25,7 @@ import {
   normaliseKey,
 } from '../odoo/match.ts';
 import {
+  bareExternalId,
   EXTERNAL_ID_MODULE,
   type UpsertResult,
   type UpsertRow,
@@ -416,11 +417,6 @@ async function resolveOrigins(
     }
   }
 }
-
-const bareExternalId = (externalId: string) =>
-  externalId.startsWith(`${EXTERNAL_ID_MODULE}.`)
-    ? externalId.slice(EXTERNAL_ID_MODULE.length + 1)
-    : externalId;
 
 async function substitute(
   value: unknown,

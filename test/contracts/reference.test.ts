@@ -20,6 +20,7 @@ import { loadFixture } from '../support/fixtures.ts';
 import { MemoryLineageStore } from '../support/memory-lineage.ts';
 import { integrationClient } from '../support/odoo.ts';
 import { contractNamed, queuedEnvelope } from '../support/queued-events.ts';
+import { syncDependencies } from '../support/sync.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const read = (file: string) => readFileSync(`${ROOT}${file}`, 'utf8');
@@ -257,13 +258,7 @@ describe('applying an event whose reference cannot be resolved', () => {
 
   async function apply(envelope: Envelope): Promise<ApplyOutcome> {
     const client = await integrationClient(emulator);
-    const [outcome] = await applyEnvelopes([envelope], {
-      registry: loadContractRegistry(),
-      odoo: async () => client,
-      lineage,
-      telemetry: { count: () => {}, odooLatency: () => {} },
-      logger: { info: () => {}, warn: () => {}, error: () => {} },
-    });
+    const [outcome] = await applyEnvelopes([envelope], syncDependencies(client, lineage));
     return outcome as ApplyOutcome;
   }
 

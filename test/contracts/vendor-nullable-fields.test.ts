@@ -27,6 +27,7 @@ import { allFixtures, loadFixture } from '../support/fixtures.ts';
 import { MemoryLineageStore } from '../support/memory-lineage.ts';
 import { integrationClient } from '../support/odoo.ts';
 import { queuedEnvelope } from '../support/queued-events.ts';
+import { syncDependencies } from '../support/sync.ts';
 
 const registry = loadContractRegistry();
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -249,13 +250,7 @@ async function applyInFreshOdoo(contract: CompiledContract, envelope: Envelope) 
   await emulator?.stop();
   emulator = await startOdooEmulator({ referenceData: registry.reference });
   const client = await integrationClient(emulator);
-  const deps = {
-    registry,
-    odoo: async () => client,
-    lineage: new MemoryLineageStore(),
-    telemetry: { count: () => {}, odooLatency: () => {} },
-    logger: { info: () => {}, warn: () => {}, error: () => {} },
-  };
+  const deps = syncDependencies(client, new MemoryLineageStore());
   for (const name of DELIVERED_BEFORE[contract.id] ?? []) {
     const fixture = loadFixture(name);
     const event = parseEventJson(fixture.raw);

@@ -22,6 +22,7 @@ import {
   queuedEnvelope,
   stripeFixtureEnvelope,
 } from '../support/queued-events.ts';
+import { syncDependencies } from '../support/sync.ts';
 
 type Runtime = Awaited<ReturnType<typeof startTestRuntime>>;
 let runtime: Runtime;
@@ -299,14 +300,10 @@ describe("reconciliation against the vendor's own figures, per currency", () => 
   const usdToo = () => payment('evt_usd_2', 'pi_usd_2', 5000, 'usd');
 
   async function apply(envelopes: Envelope[]) {
-    const outcomes = await applyEnvelopes(envelopes, {
-      registry,
-      odoo: async () => client,
-      lineage: memory,
-      telemetry: { count: () => {}, odooLatency: () => {} },
-      logger: { info: () => {}, warn: () => {}, error: () => {} },
-      fingerprint,
-    });
+    const outcomes = await applyEnvelopes(
+      envelopes,
+      syncDependencies(client, memory, { fingerprint }),
+    );
     expect(outcomes.map((o) => (o.kind === 'failed' ? o.error.message : o.kind))).toEqual(
       envelopes.map(() => 'applied'),
     );

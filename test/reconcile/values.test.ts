@@ -14,6 +14,7 @@ import { loadFixture } from '../support/fixtures.ts';
 import { MemoryLineageStore } from '../support/memory-lineage.ts';
 import { integrationClient } from '../support/odoo.ts';
 import { contractNamed, queuedEnvelope, stripeCustomerEvent } from '../support/queued-events.ts';
+import { syncDependencies } from '../support/sync.ts';
 
 const registry = loadContractRegistry();
 const customers = contractNamed('stripe.customer');
@@ -26,14 +27,7 @@ let client: OdooClient;
 let lineage: MemoryLineageStore;
 
 function deps(store = lineage): SyncDependencies {
-  return {
-    registry,
-    odoo: async () => client,
-    lineage: store,
-    telemetry: { count: () => {}, odooLatency: () => {} },
-    logger: { info: () => {}, warn: () => {}, error: () => {} },
-    fingerprint,
-  };
+  return syncDependencies(client, store, { fingerprint });
 }
 
 /** A Stripe customer event for one customer, as the receiver queues it. */

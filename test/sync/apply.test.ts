@@ -17,6 +17,7 @@ import { type OdooEmulator, startOdooEmulator } from '../../local/odoo/server.ts
 import { loadFixture } from '../support/fixtures.ts';
 import { MemoryLineageStore } from '../support/memory-lineage.ts';
 import { integrationClient } from '../support/odoo.ts';
+import { syncDependencies } from '../support/sync.ts';
 
 const registry = loadContractRegistry();
 let emulator: OdooEmulator;
@@ -64,13 +65,9 @@ beforeEach(async () => {
   lineage = new MemoryLineageStore();
   warnings.length = 0;
   client = await integrationClient(emulator);
-  deps = {
-    registry,
-    odoo: async () => client,
-    lineage,
-    telemetry: { count: () => {}, odooLatency: () => {} },
+  deps = syncDependencies(client, lineage, {
     logger: { info: () => {}, warn: (_, fields = {}) => warnings.push(fields), error: () => {} },
-  };
+  });
 });
 afterEach(() => emulator.stop());
 

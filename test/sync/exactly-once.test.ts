@@ -25,6 +25,7 @@ import { MemoryLineageStore } from '../support/memory-lineage.ts';
 import { integrationClient } from '../support/odoo.ts';
 import { type OdooProxy, startOdooProxy } from '../support/odoo-proxy.ts';
 import { contractNamed, queuedEnvelope, stripeCustomerEvent } from '../support/queued-events.ts';
+import { syncDependencies } from '../support/sync.ts';
 
 const registry = loadContractRegistry();
 let emulator: OdooEmulator;
@@ -51,14 +52,7 @@ let directClient: OdooClient;
 const integrationClientFor = () => directClient;
 
 function depsWith(client: OdooClient, extra: Partial<SyncDependencies> = {}): SyncDependencies {
-  return {
-    registry,
-    odoo: async () => client,
-    lineage,
-    telemetry: { count: () => {}, odooLatency: () => {} },
-    logger: { info: () => {}, warn: () => {}, error: () => {} },
-    ...extra,
-  };
+  return syncDependencies(client, lineage, extra);
 }
 
 function stripeCustomer(
