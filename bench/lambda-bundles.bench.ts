@@ -4,9 +4,9 @@
  * the same way in the same run. The bundling options are the stack's own (SPINE_BUNDLING).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { bundleHandler } from '../infra/bundle-handler.ts';
 import type { Benchmark, Measurement } from './harness.ts';
@@ -33,20 +33,31 @@ const LAMBDA_ENV = {
   SPINE_FLOWS: '{}',
 };
 
-/** Median milliseconds to import the bundle, each time in a new Node process. */
-function coldInit(file: string): number {
-  const script = `const s = performance.now(); await import(${JSON.stringify(pathToFileURL(file).href)}); process.stdout.write(String(performance.now() - s));`;
-  const times: number[] = [];
+/**
+ * Median milliseconds to import the bundle, and the process's resident memory then (what
+ * Lambda reports as memory used before the first event), each time in a new Node process.
+ */
+function coldInit(file: string): { ms: number; rssBytes: number } {
+  const script = `const s = performance.now(); await import(${JSON.stringify(pathToFileURL(file).href)}); process.stdout.write(JSON.stringify({ ms: performance.now() - s, rss: process.memoryUsage().rss }));`;
+  const runs: { ms: number; rss: number }[] = [];
   for (let i = 0; i < COLD_STARTS; i++) {
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
       env: { ...process.env, ...LAMBDA_ENV },
       encoding: 'utf8',
     });
-    times.push(Number(out));
+    runs.push(JSON.parse(out) as { ms: number; rss: number });
   }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)] ?? Number.NaN;
+  const median = (values: number[]) =>
+    values.sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
+  return { ms: median(runs.map((r) => r.ms)), rssBytes: median(runs.map((r) => r.rss)) };
 }
+
+/** Every file of a bundle's folder: what the function's asset ships (source maps included). */
+const shippedBytes = (file: string) =>
+  readdirSync(dirname(file)).reduce(
+    (sum, name) => sum + statSync(join(dirname(file), name)).size,
+    0,
+  );
 
 export const lambdaBundlesBenchmark: Benchmark = {
   name: 'Lambda bundles: size and cold init',
@@ -56,10 +67,12 @@ export const lambdaBundlesBenchmark: Benchmark = {
       const bare = await bundleHandler({ source: BARE_HANDLER }, dir, 'bare');
       const bareBytes = statSync(bare).size;
       const bareInit = coldInit(bare);
+      const bareShipped = shippedBytes(bare);
       const results: Measurement[] = [];
       for (const name of HANDLERS) {
         const file = await bundleHandler({ handlerFile: `${name}.ts` }, dir, name);
         const bytes = statSync(file).size;
+        const init = coldInit(file);
         results.push(
           {
             metric: 'bundle size (minified)',
@@ -70,12 +83,28 @@ export const lambdaBundlesBenchmark: Benchmark = {
             unit: 'KiB',
           },
           {
+            metric: 'asset shipped (bundle and any source map)',
+            case: name,
+            value: Math.round(shippedBytes(file) / 1024),
+            baseline: Math.round(bareShipped / 1024),
+            baselineLabel: 'bare SQS handler',
+            unit: 'KiB',
+          },
+          {
             metric: 'cold init (import, median)',
             case: name,
-            value: coldInit(file),
-            baseline: bareInit,
+            value: init.ms,
+            baseline: bareInit.ms,
             baselineLabel: 'bare SQS handler',
             unit: 'ms',
+          },
+          {
+            metric: 'resident memory after init (median)',
+            case: name,
+            value: Math.round(init.rssBytes / 2 ** 20),
+            baseline: Math.round(bareInit.rssBytes / 2 ** 20),
+            baselineLabel: 'bare SQS handler',
+            unit: 'MiB',
           },
         );
       }

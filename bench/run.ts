@@ -4,6 +4,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
+import { costBenchmark } from './cost.bench.ts';
 import { type Benchmark, formatTable, type Measurement } from './harness.ts';
 import { lambdaBundlesBenchmark } from './lambda-bundles.bench.ts';
 import { localSqsBenchmark } from './local-sqs.bench.ts';
@@ -17,6 +18,7 @@ const BENCHMARKS: Benchmark[] = [
   pipelineBenchmark,
   odooDrainBenchmark,
   lambdaBundlesBenchmark,
+  costBenchmark,
 ];
 
 const filter = process.argv.slice(2).join(' ').toLowerCase();

@@ -15,11 +15,31 @@ export interface SpineEnvironment {
   };
   readonly alarmEmail: string;
   readonly logRetentionDays: number;
+  /** How long lineage is kept, in days (the lineage items' TTL): a year's audit and reconciliation. */
+  readonly lineageRetentionDays: number;
+  /** Active X-Ray tracing on every function; off unless someone reads the traces. */
+  readonly tracing: boolean;
   readonly removalPolicy: 'destroy' | 'retain';
   /** Maximum concurrent worker invocations per flow (the event source mapping's MaximumConcurrency, 2–1000). */
   readonly concurrency: Readonly<Record<string, number>>;
   readonly replay: { readonly maxReplays: number; readonly ratePerSecond: number };
+  /** What this environment's Odoo takes from all of Spine at once (cdk.json `odooBudget`). */
+  readonly odooBudget: { readonly ratePerSecond: number; readonly maxConcurrentCalls: number };
+  /**
+   * Each Lambda container's share of the budget (its Odoo guard's limits): the budget divided
+   * over every container that may call Odoo at once, so that together they never exceed it.
+   */
   readonly odooLimits: { readonly ratePerSecond: number; readonly maxConcurrency: number };
+  /** The Odoo outage that events wait out in their queue before any is dead-lettered, in minutes. */
+  readonly odooOutageToleranceMinutes: number;
+  /** The account's concurrent executions quota in this region (Service Quotas L-B99A9384). */
+  readonly lambdaConcurrencyQuota: number;
+  /** Where the team reads docs/runbook.md (an https URL); alarm descriptions link to its sections. */
+  readonly runbookUrl?: string;
+  /** The webhook API's own domain, with an ACM certificate in the environment's region. */
+  readonly customDomain?: { readonly domainName: string; readonly certificateArn: string };
+  /** The monthly AWS Budget of the environment's costs (tagged spine:environment), in USD. */
+  readonly budget: { readonly monthlyUsd: number };
 }
 
 /** cdk.json does not describe the chosen environment well enough to synthesise it. */
@@ -42,16 +62,28 @@ const KEYS = [
   'odoo',
   'alarmEmail',
   'logRetentionDays',
+  'lineageRetentionDays',
+  'tracing',
   'removalPolicy',
   'concurrency',
   'replay',
-  'odooLimits',
+  'odooBudget',
+  'odooOutageToleranceMinutes',
+  'lambdaConcurrencyQuota',
+  'runbookUrl',
+  'customDomain',
+  'budget',
 ];
 const NESTED_KEYS: Record<string, string[]> = {
   odoo: ['url', 'database', 'protocol'],
   replay: ['maxReplays', 'ratePerSecond'],
-  odooLimits: ['ratePerSecond', 'maxConcurrency'],
+  odooBudget: ['ratePerSecond', 'maxConcurrentCalls'],
+  customDomain: ['domainName', 'certificateArn'],
+  budget: ['monthlyUsd'],
 };
+
+/** What a month may cost when cdk.json gives no budget: a few million events, with room. */
+export const DEFAULT_MONTHLY_BUDGET_USD = 100;
 
 const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288,
@@ -126,7 +158,7 @@ export function readEnvironment(
     number(`concurrency.${flow}`, value, 2, 1000);
   }
   const replay = (env.replay ?? {}) as Record<string, unknown>;
-  const limits = (env.odooLimits ?? {}) as Record<string, unknown>;
+  const budget = (env.odooBudget ?? {}) as Record<string, unknown>;
   const retention = number('logRetentionDays', env.logRetentionDays, 1, 3653);
   if (!LOG_RETENTION_DAYS.includes(retention))
     throw EnvironmentError.at(
@@ -140,6 +172,8 @@ export function readEnvironment(
   const removal = env.removalPolicy;
   if (removal !== 'destroy' && removal !== 'retain')
     throw EnvironmentError.at(at('removalPolicy'), '"destroy" or "retain"', removal);
+  const domain = env.customDomain as Record<string, unknown> | undefined;
+  const region = String(env.region).replace(/[^a-z0-9-]/g, '');
   return {
     name,
     account: text('account', /^\d{12}$/, 'a 12-digit AWS account id'),
@@ -150,7 +184,50 @@ export function readEnvironment(
       protocol: protocol as SpineEnvironment['odoo']['protocol'],
     },
     alarmEmail: text('alarmEmail', /^[^\s@]+@[^\s@]+\.[^\s@]+$/, 'an e-mail address for alarms'),
+    ...(env.runbookUrl === undefined
+      ? {}
+      : {
+          runbookUrl: text(
+            'runbookUrl',
+            /^https:\/\/[^\s#]+$/,
+            'the https URL of docs/runbook.md as the team reads it, without a #section',
+          ),
+        }),
+    ...(domain === undefined
+      ? {}
+      : {
+          customDomain: {
+            domainName: text(
+              'customDomain.domainName',
+              /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/,
+              'a lower-case domain name such as hooks.example.com',
+              domain.domainName,
+            ),
+            // A regional API takes a certificate of its own region only.
+            certificateArn: text(
+              'customDomain.certificateArn',
+              new RegExp(`^arn:aws[a-z-]*:acm:${region}:\\d{12}:certificate/[0-9a-f-]{36}$`),
+              `the ARN of an ACM certificate in ${region}, the environment's region`,
+              domain.certificateArn,
+            ),
+          },
+        }),
+    budget: {
+      monthlyUsd: number(
+        'budget.monthlyUsd',
+        (env.budget as Record<string, unknown> | undefined)?.monthlyUsd ??
+          DEFAULT_MONTHLY_BUDGET_USD,
+        1,
+        1_000_000,
+      ),
+    },
     logRetentionDays: retention,
+    lineageRetentionDays: number('lineageRetentionDays', env.lineageRetentionDays ?? 400, 1, 3653),
+    tracing: (() => {
+      if (env.tracing !== undefined && typeof env.tracing !== 'boolean')
+        throw EnvironmentError.at(at('tracing'), 'true or false', env.tracing);
+      return env.tracing === true;
+    })(),
     removalPolicy: removal,
     concurrency: Object.fromEntries(
       flows.map((flow) => [flow, (concurrency[flow] as number | undefined) ?? 2]),
@@ -159,9 +236,64 @@ export function readEnvironment(
       maxReplays: number('replay.maxReplays', replay.maxReplays ?? 3, 1, 100),
       ratePerSecond: number('replay.ratePerSecond', replay.ratePerSecond ?? 0, 0, 1000),
     },
-    odooLimits: {
-      ratePerSecond: number('odooLimits.ratePerSecond', limits.ratePerSecond ?? 20, 1, 1000),
-      maxConcurrency: number('odooLimits.maxConcurrency', limits.maxConcurrency ?? 4, 1, 100),
-    },
+    ...shareOdooBudget(
+      name,
+      {
+        ratePerSecond: number('odooBudget.ratePerSecond', budget.ratePerSecond ?? 20, 1, 10_000),
+        maxConcurrentCalls: number(
+          'odooBudget.maxConcurrentCalls',
+          budget.maxConcurrentCalls ?? 8,
+          1,
+          1000,
+        ),
+      },
+      flows.map((flow) => (concurrency[flow] as number | undefined) ?? 2),
+      number('lambdaConcurrencyQuota', env.lambdaConcurrencyQuota ?? 1000, 10, 1_000_000),
+    ),
+    odooOutageToleranceMinutes: number(
+      'odooOutageToleranceMinutes',
+      env.odooOutageToleranceMinutes ?? 180,
+      1,
+      // The flow queue keeps an event 4 days: a longer wait would lose it there.
+      3 * 24 * 60,
+    ),
+  };
+}
+
+/**
+ * The functions that call Odoo besides the workers, one container each at most: the scheduled
+ * reconciliation and the credential rotation (their reserved concurrency is 1).
+ */
+export const ODOO_CALLERS_BESIDE_WORKERS = 2;
+
+/** Concurrency Lambda keeps unreserved in every account and region. */
+const LAMBDA_UNRESERVED_MINIMUM = 100;
+
+/**
+ * Divides the Odoo budget over every container that may call Odoo at once (each flow's worker
+ * cap, reconciliation and rotation) and checks that the account can reserve that concurrency.
+ */
+function shareOdooBudget(
+  name: string,
+  budget: SpineEnvironment['odooBudget'],
+  flowCaps: readonly number[],
+  quota: number,
+): Pick<SpineEnvironment, 'odooBudget' | 'odooLimits' | 'lambdaConcurrencyQuota'> {
+  const containers = flowCaps.reduce((sum, cap) => sum + cap, 0) + ODOO_CALLERS_BESIDE_WORKERS;
+  const reservable = quota - LAMBDA_UNRESERVED_MINIMUM;
+  if (containers > reservable)
+    throw new EnvironmentError(
+      `cdk.json context.environments.${name}: the flows' concurrency (${flowCaps.join(' + ')}) and ${ODOO_CALLERS_BESIDE_WORKERS} for reconciliation and rotation reserve ${containers} concurrent executions, but an account with lambdaConcurrencyQuota ${quota} can reserve ${Math.max(0, reservable)} (Lambda keeps ${LAMBDA_UNRESERVED_MINIMUM} unreserved): lower concurrency.<flow>, or ask AWS for a higher "Concurrent executions" quota (Service Quotas L-B99A9384) and set lambdaConcurrencyQuota to it`,
+    );
+  const ratePerSecond = Math.floor((budget.ratePerSecond / containers) * 100) / 100;
+  const maxConcurrency = Math.floor(budget.maxConcurrentCalls / containers);
+  if (ratePerSecond < 1 || maxConcurrency < 1)
+    throw new EnvironmentError(
+      `cdk.json context.environments.${name}.odooBudget: ${budget.ratePerSecond} calls/s and ${budget.maxConcurrentCalls} concurrent calls, shared by the ${containers} containers that may call Odoo at once (the flows' concurrency ${flowCaps.join(' + ')}, plus reconciliation and rotation), leave ${ratePerSecond} calls/s and ${maxConcurrency} concurrent calls each, and each needs at least 1 of both: raise the budget (if Odoo can take it) or lower concurrency.<flow>`,
+    );
+  return {
+    odooBudget: budget,
+    odooLimits: { ratePerSecond, maxConcurrency },
+    lambdaConcurrencyQuota: quota,
   };
 }

@@ -74,7 +74,10 @@ export async function ensureTable(
                     ? [{ AttributeName: index.sortKey, KeyType: 'RANGE' as const }]
                     : []),
                 ],
-                Projection: { ProjectionType: 'ALL' },
+                Projection:
+                  index.projection === undefined || index.projection === 'KEYS_ONLY'
+                    ? { ProjectionType: index.projection ?? 'ALL' }
+                    : { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.projection] },
               })),
             }
           : {}),

@@ -29,6 +29,7 @@ import {
 } from '../functions/platform/names.ts';
 import { IDEMPOTENCY_TABLE, LINEAGE_TABLE } from '../functions/platform/tables.ts';
 import type { OdooCredential } from '../functions/rotation/rotate.ts';
+import type { RedeliveryPolicy } from '../functions/sync/redelivery.ts';
 import {
   ensureTable,
   type LocalDynamoDb,
@@ -114,6 +115,13 @@ export interface LocalRuntimeOptions {
   readonly visibilityTimeoutSeconds?: number;
   /** Odoo's limit_time_real, for the emulator and the workers' claims. @default 60 */
   readonly odooRequestLimitSeconds?: number;
+  /** How many times faster than real time the queues' timers run (an outage drill). @default 1 */
+  readonly timeScale?: number;
+  /**
+   * How long the worker hides a retried event, by receive count, in queue seconds.
+   * @default the visibility timeout, doubling up to 30 times it
+   */
+  readonly redelivery?: RedeliveryPolicy;
   /** Worker batch size and window, as the event source mapping has them. */
   readonly batchSize?: number;
   readonly batchingWindowSeconds?: number;
@@ -182,6 +190,11 @@ export interface WorkerClock {
    * before a timeout lands (or dies) before another attempt may write the same record.
    */
   readonly odooRequestLimitSeconds: number;
+  /**
+   * How many times faster than real time the queues' timers run: at 360, the retries that span
+   * a two-hour Odoo outage in production span 20 s. The workers' own timeouts stay real.
+   */
+  readonly timeScale: number;
 }
 
 /**
@@ -195,6 +208,7 @@ export function workerClock(
     visibilityTimeoutSeconds: 'visibilityTimeoutSeconds',
     maxReceiveCount: 'maxReceiveCount',
     odooRequestLimitSeconds: 'odooRequestLimitSeconds',
+    timeScale: 'timeScale',
   },
 ): WorkerClock {
   const read = (key: keyof WorkerClock, fallback: number, max: number, unit: string) => {
@@ -216,6 +230,7 @@ export function workerClock(
     // Below a production Odoo's 120 s, so that a claim left by a stopped worker lapses before the
     // default five receives of 30 s are spent waiting for it.
     odooRequestLimitSeconds: read('odooRequestLimitSeconds', 60, 3600, ' of seconds'),
+    timeScale: read('timeScale', 1, 3600, ''),
   };
   if (clock.visibilityTimeoutSeconds < clock.workerTimeoutSeconds)
     throw new Error(
@@ -265,6 +280,10 @@ async function listen<T>(
 
 export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
   const clock = workerClock(options);
+  const redelivery = options.redelivery ?? {
+    baseSeconds: clock.visibilityTimeoutSeconds,
+    capSeconds: clock.visibilityTimeoutSeconds * 30,
+  };
   const dataDir = resolve(options.dataDir ?? '.spine');
   mkdirSync(dataDir, { recursive: true });
   const log = options.log ?? (() => {});
@@ -275,7 +294,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
 
   try {
     const sqs = await listen('SQS', 'SPINE_SQS_PORT', options.sqsPort, () =>
-      startLocalSqs({ port: options.sqsPort, dataDir: join(dataDir, 'sqs') }),
+      startLocalSqs({
+        port: options.sqsPort,
+        dataDir: join(dataDir, 'sqs'),
+        timeScale: clock.timeScale,
+      }),
     );
     stops.push(() => sqs.stop());
     const dynamo: LocalDynamoDb = await listen(
@@ -440,11 +463,24 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       SPINE_IDEMPOTENCY_TABLE: idempotencyTableName(STAGE),
       SPINE_LINEAGE_TABLE: lineageTableName(STAGE),
       SPINE_ODOO_SECRET: odooSecretName(STAGE),
+      // Where Odoo is, as the stack tells the Lambdas (cdk.json's odoo.url and odoo.database).
+      SPINE_ODOO_URL: odoo.url,
+      SPINE_ODOO_DATABASE: odoo.database,
       SPINE_REDACTION_SECRET: redactionKeySecretName(STAGE),
       SPINE_WEBHOOK_SECRET_PREFIX: `spine/${STAGE}/webhooks/`,
       // So the worker knows a record's last receive without asking its queue on every batch.
       SPINE_MAX_RECEIVE_COUNT: String(clock.maxReceiveCount),
       SPINE_ODOO_REQUEST_LIMIT_SECONDS: String(clock.odooRequestLimitSeconds),
+      SPINE_REDELIVERY_BASE_SECONDS: String(redelivery.baseSeconds),
+      SPINE_REDELIVERY_CAP_SECONDS: String(redelivery.capSeconds),
+      // On a compressed clock the circuit's pause shrinks with the queues' timers, and the retries
+      // within a call (real time) would outlast the whole drill: the queue's retries carry it.
+      ...(clock.timeScale > 1
+        ? {
+            SPINE_ODOO_CIRCUIT_OPEN_SECONDS: String(30 / clock.timeScale),
+            SPINE_ODOO_RETRIES: '0',
+          }
+        : {}),
       // The emulated Odoo takes far more than a production Odoo should be asked for.
       SPINE_ODOO_RATE_PER_SECOND:
         process.env.SPINE_ODOO_RATE_PER_SECOND ?? (odooEmulator ? '1000' : '20'),
@@ -542,6 +578,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         timeoutSeconds: clock.workerTimeoutSeconds,
         visibilityTimeoutSeconds: clock.visibilityTimeoutSeconds,
         maxReceiveCount: clock.maxReceiveCount,
+        redelivery,
+        ...(clock.timeScale > 1 ? { timeScale: clock.timeScale } : {}),
       },
       flows: flows.map((f) => ({
         name: f.name,
@@ -608,7 +646,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
  * The emulator's integration user as the local secret holds it: an API key where Odoo can
  * rotate one (19+), a password below, so the rotation handler's strategy works on it.
  */
-function emulatedOdooCredential(emulator: OdooEmulator): OdooCredential {
+function emulatedOdooCredential(
+  emulator: OdooEmulator,
+): OdooCredential & { url: string; database: string } {
   const { url, database, integration } = emulator;
   return {
     url,

@@ -18,6 +18,7 @@ interface LocalOptions {
   visibilityTimeout?: string;
   maxReceiveCount?: string;
   odooRequestLimit?: string;
+  timeScale?: string;
 }
 
 /** Receives before a flow's message goes to its DLQ, unless --max-receive-count says otherwise. */
@@ -280,6 +281,10 @@ export function registerLocalCommand(program: Command): void {
       '--odoo-request-limit <seconds>',
       "Odoo's limit_time_real: the emulator kills a request running longer, and a worker's claim on a record outlives its timeout by this much, so a write sent before a timeout lands before anyone else writes that record (default 60)",
     )
+    .option(
+      '--time-scale <n>',
+      "run the queues' timers n times faster than real time (visibility, delays, retention), for an outage drill: at 360, the retries that carry events through a two-hour Odoo outage take 20 s (default 1)",
+    )
     .addHelpText(
       'after',
       `
@@ -290,8 +295,9 @@ State (queues, tables, secrets, the emulated Odoo) lives in .spine/ and survives
 
 Compress the clock for an outage drill or a chaos run: with
   spine local --worker-timeout 2 --visibility-timeout 3 --max-receive-count 3
-a worker stalled on Odoo is stopped after 2 s, its batch is retried every 3 s, and an event
-that keeps failing reaches the DLQ within seconds rather than minutes.`,
+a worker stalled on Odoo is stopped after 2 s, its batch is retried after 3 s, then 6, 12, ...
+(the wait doubles with each receive, up to 30 times the visibility timeout), and an event that
+keeps failing reaches the DLQ within a minute or two rather than an hour.`,
     )
     .action(async (options: LocalOptions) => {
       const ports = {
@@ -321,12 +327,14 @@ that keeps failing reaches the DLQ within seconds rather than minutes.`,
           visibilityTimeoutSeconds: options.visibilityTimeout,
           maxReceiveCount: options.maxReceiveCount,
           odooRequestLimitSeconds: options.odooRequestLimit,
+          timeScale: options.timeScale,
         },
         {
           workerTimeoutSeconds: '--worker-timeout',
           visibilityTimeoutSeconds: '--visibility-timeout',
           maxReceiveCount: '--max-receive-count',
           odooRequestLimitSeconds: '--odoo-request-limit',
+          timeScale: '--time-scale',
         },
       );
       if (!options.verbose) {

@@ -122,9 +122,10 @@ Exit status: 0 when everything matches, 1 when anything differs.`,
         password?: string;
         apiKey?: string;
       };
+      // A deployed environment's Odoo is cdk.json's: its secret holds only the credential.
       const odoo = await OdooClient.connect({
-        url: credential.url,
-        database: credential.database,
+        url: deployed?.odoo.url ?? credential.url,
+        database: deployed?.odoo.database ?? credential.database,
         login: credential.login,
         secret: (credential.apiKey ?? credential.password) as string,
       });

@@ -49,8 +49,12 @@ async function odooCredential(
     const answer = await secrets.send(
       new GetSecretValueCommand({ SecretId: names.odooSecretName(deployed.name) }),
     );
+    // Where Odoo is comes from cdk.json: the deployed secret holds only the credential.
     return {
-      credential: JSON.parse(answer.SecretString ?? '{}') as OdooCredential,
+      credential: {
+        ...(JSON.parse(answer.SecretString ?? '{}') as OdooCredential),
+        ...deployed.odoo,
+      },
       where: `environment ${deployed.name}`,
     };
   }

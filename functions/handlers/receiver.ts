@@ -31,9 +31,13 @@ function lowerCasedHeaders(headers: APIGatewayProxyEventV2['headers'] | undefine
   return lower;
 }
 
-const json = (statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 => ({
+const json = (
+  statusCode: number,
+  body: unknown,
+  headers: Readonly<Record<string, string>> = {},
+): APIGatewayProxyStructuredResultV2 => ({
   statusCode,
-  headers: { 'content-type': 'application/json' },
+  headers: { ...headers, 'content-type': 'application/json' },
   body: JSON.stringify(body),
 });
 
@@ -64,7 +68,7 @@ export const handler = middy(
           logger: log,
         },
       );
-      return json(answer.status, answer.body);
+      return json(answer.status, answer.body, answer.headers);
     } catch (error) {
       // receiveWebhook answers every bad input itself, so this is a fault of Spine's (its
       // configuration, a defect): logged with its cause, where an uncaught error would reach

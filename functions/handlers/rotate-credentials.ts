@@ -9,6 +9,7 @@ import {
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { OdooClient } from '../odoo/client.ts';
+import { readOdooAddress } from '../platform/odoo-address.ts';
 import { createLogger } from '../platform/powertools.ts';
 import {
   type OdooCredential,
@@ -70,6 +71,15 @@ const versions: SecretVersions = {
       }),
     );
   },
+  async dropPending(secretId, token) {
+    await secretsManager().send(
+      new UpdateSecretVersionStageCommand({
+        SecretId: secretId,
+        VersionStage: 'AWSPENDING',
+        RemoveFromVersionId: token,
+      }),
+    );
+  },
   async randomPassword() {
     return (
       await secretsManager().send(
@@ -87,6 +97,7 @@ export async function handler(event: {
   logger.info('rotation step', { step: event.Step, token: event.ClientRequestToken });
   await rotateOdooCredential(event, {
     secrets: versions,
+    odoo: readOdooAddress(process.env),
     connect: (config) => OdooClient.connect(config),
     log: (message, fields) => logger.info(message, fields ?? {}),
   });

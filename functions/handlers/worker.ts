@@ -10,6 +10,7 @@ import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dyn
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { queuedEntry, receivedEntry } from '../ingest/arrival.ts';
+import { odooPausedForMs } from '../odoo/guard.ts';
 import { getContainer } from '../platform/container.ts';
 import { IdempotencyDeliveryLedger } from '../platform/delivery-ledger.ts';
 import { createLogger, logPort, publishMetric } from '../platform/powertools.ts';
@@ -87,6 +88,8 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
     ...(container.config.maxReceiveCount !== undefined
       ? { maxReceiveCount: container.config.maxReceiveCount }
       : {}),
+    redelivery: container.config.redelivery,
+    odooPausedForMs,
     deadline: deadlineOf(context),
   });
   const receipts = new Map(event.Records.map((r) => [r.messageId, r]));
@@ -100,7 +103,8 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
     await container.queues
       .delayRedelivery(delayed[0]?.arn as string, delayed)
       .catch((error: unknown) =>
-        // The messages come back after the queue's visibility timeout instead.
+        // The messages come back after the queue's visibility timeout instead, and spend
+        // the redrive limit faster: an alarm on dead letters follows if this keeps failing.
         logger.warn('redelivery not delayed', { error: (error as Error).message }),
       );
   return { batchItemFailures: failed.map((itemIdentifier) => ({ itemIdentifier })) };

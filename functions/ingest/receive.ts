@@ -29,6 +29,7 @@ import {
   readEventText,
 } from './event-json.ts';
 import type { EnvelopeQueues, ReceiverTelemetry, WebhookSecrets } from './ports.ts';
+import { REJECTION_REASONS, UNKNOWN_SOURCE } from './rejection-reasons.ts';
 import { SIGNATURE_VERIFIERS } from './signatures/index.ts';
 
 /** Room beside the event in a queue message: the envelope's fields, the attributes, a short report. */
@@ -47,6 +48,11 @@ const METRIC_TYPE = /^[\w.:-]{1,64}$/;
 const CORRELATION_ID = /^[\x21-\x7e]{1,128}$/;
 /** How much of an ignored event type is echoed in the answer and the log. */
 const IGNORED_TYPE_CHARS = 100;
+/**
+ * When a vendor may try again after a source answered not configured: an operator has to store
+ * the secret first, which takes minutes, not seconds.
+ */
+export const NOT_CONFIGURED_RETRY_AFTER_SECONDS = 300;
 
 export interface WebhookRequest {
   readonly source: string;
@@ -61,6 +67,8 @@ export interface WebhookRequest {
 export interface WebhookAnswer {
   readonly status: number;
   readonly body: Record<string, unknown>;
+  /** HTTP headers beside the JSON body (`retry-after` on a 503 the vendor should retry later). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export interface Logger {
@@ -240,10 +248,16 @@ export async function receiveWebhook(
   const profile = registry.source(source);
   if (!profile) {
     // Any path can be requested: one dimension value for all of them keeps the metric bounded.
-    telemetry.count('rejected', { source: 'unknown', reason: 'unknown-source' });
+    // The answer names no source, known or requested: the caller is not authenticated, and the
+    // operator who set up the vendor has the configuration to compare the URL with.
+    telemetry.count('rejected', {
+      source: UNKNOWN_SOURCE,
+      reason: REJECTION_REASONS.unknownSource,
+    });
     return answer(404, {
       error: 'unknown-source',
-      detail: `no contract takes webhooks from "${source}"; known sources: ${[...new Set(registry.contracts.map((c) => c.source.system))].sort().join(', ')}`,
+      detail:
+        'no webhook source is configured at this URL; check the source name in the webhook URL against your Spine configuration',
     });
   }
   if (request.rawBody.length > MAX_BODY_BYTES) {
@@ -270,16 +284,32 @@ export async function receiveWebhook(
   let secrets: readonly string[];
   try {
     secrets = await deps.secrets.forSource(source);
+    // A secret stored since it was cached is taken at once (fresh reads are rate-limited per
+    // source, so requests to an unconfigured source cannot each cost a Secrets Manager call).
+    if (secrets.length === 0) secrets = await deps.secrets.forSource(source, { fresh: true });
   } catch (error) {
     return secretsUnavailable(error);
   }
   if (secrets.length === 0) {
-    logger.error('no signing secret configured', { source, correlationId: requestId });
-    // A 5xx makes the vendor retry once the secret is in place; nothing is lost.
-    return answer(503, {
-      error: 'not-configured',
-      detail: `no signing secret is configured for "${source}" yet`,
+    // The operator's to fix (store the vendor's secret), so it is logged and counted on its own
+    // series, which has its own alarm; the receiver 5xx alarm leaves it out, as anyone could
+    // otherwise raise that alarm by posting to a source whose secret is not stored yet.
+    logger.error('no signing secret configured: store it, the vendor retries', {
+      source,
+      correlationId: requestId,
     });
+    telemetry.count('rejected', { source, reason: REJECTION_REASONS.notConfigured });
+    // 503 and not a 4xx: every vendor that retries retries a 503 (HubSpot gives up on 400, 401,
+    // 403, 404 and 405), so nothing is lost once the secret is in place. The answer says no more
+    // than that to a caller nobody has authenticated.
+    return {
+      status: 503,
+      body: {
+        error: 'unavailable',
+        detail: 'this webhook URL is not taking deliveries yet; retry later',
+      },
+      headers: { 'retry-after': String(NOT_CONFIGURED_RETRY_AFTER_SECONDS) },
+    };
   }
   const signed = {
     rawBody: request.rawBody,

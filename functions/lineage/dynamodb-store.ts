@@ -1,8 +1,19 @@
 /**
- * Lineage in one DynamoDB table (see functions/platform/tables.ts): stages of an event under
- * `EVENT#<source>#<id>`, with `recordKey`, `correlationId` and `contractDay` feeding the
- * indexes, the stale guard's entity states under `ENTITY#<contract>#<key>`, and natural-key locks
- * under `NATURALKEY#<hash>`.
+ * Lineage in one DynamoDB table (see functions/platform/tables.ts), laid out for as few write
+ * units per event as its lookups allow (every item is at least one unit, and so is every index
+ * entry it makes):
+ * - an event's trail under `EVENT#<source>#<id>`: one item per outcome (applied, skipped, failed,
+ *   dead-lettered, ...), which also carries what the same write recorded of the event: its
+ *   arrival (received, queued) and its steps on the same Odoo record (posted, confirmed, ...);
+ * - an entry about another record (a partner an order refers to, a product it created) is a
+ *   small item of its own, so that the record's timeline finds it;
+ * - the indexes are sparse: `correlationId` only on outcomes (a lookup then reads each event's
+ *   whole trail), `recordKey` on items naming a record, `contractDay` on applied outcomes;
+ * - each item expires `retentionDays` after it was written (TTL attribute `expiresAt`).
+ * Items written one per stage, before this layout, read the same.
+ *
+ * The stale guard's entity states live under `ENTITY#<contract>#<key>`, natural-key locks under
+ * `NATURALKEY#<hash>`.
  */
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
@@ -21,8 +32,10 @@ import type {
   EntityState,
   HeldClaim,
   LineageEntry,
+  LineageStage,
   LineageStore,
 } from './model.ts';
+import { isNewerChange } from './model.ts';
 
 /**
  * A claim with more than this left is ended by a plain put in the lineage batch: no other attempt
@@ -31,57 +44,203 @@ import type {
  */
 const LIVE_CLAIM_MARGIN_MS = 60_000;
 
-const ARRIVAL_ORDER: Partial<Record<LineageEntry['stage'], string>> = {
+/** Stages that end an attempt: each is an item, carrying the rest of its event's write. */
+const OUTCOMES: ReadonlySet<LineageStage> = new Set<LineageStage>([
+  'applied',
+  'quarantined',
+  'skipped-stale',
+  'skipped',
+  'failed',
+  'dead-lettered',
+  'replayed',
+  'parked',
+]);
+
+const ARRIVAL_ORDER: Partial<Record<LineageStage, string>> = {
   received: 'arrival-1',
   queued: 'arrival-2',
 };
 
+/** How long lineage is kept when the deployment does not say: a year's audit, and a margin. */
+export const DEFAULT_LINEAGE_RETENTION_DAYS = 400;
+
+/** An event's arrival, as the outcome item of the same write carries it. */
+interface Arrival {
+  readonly receivedAt?: string;
+  readonly queuedAt?: string;
+  /** The received entry's redacted view of the event. */
+  readonly redacted?: unknown;
+}
+
+/** An entry folded into its outcome's item: what it does not share with the outcome. */
+type Step = Partial<LineageEntry> & Pick<LineageEntry, 'stage'>;
+
+/** Fields every entry of an event repeats; a folded step takes them from its outcome. */
+const EVENT_FIELDS = [
+  'source',
+  'eventId',
+  'eventType',
+  'contract',
+  'flow',
+  'correlationId',
+  'entityKey',
+  'occurredAt',
+] as const satisfies readonly (keyof LineageEntry)[];
+
+/** Attributes of the layout, not of an entry. */
+const STORAGE_ATTRIBUTES = [
+  'pk',
+  'sk',
+  'recordKey',
+  'contractDay',
+  'expiresAt',
+  'arrival',
+  'steps',
+  'released',
+  'correlation',
+] as const;
+
+const eventKeyOf = (source: string, eventId: string) => `EVENT#${source}#${eventId}`;
+
+/** A step on its outcome's record (or on none, like it) can ride on the outcome's item. */
+const onRecordOf = (entry: LineageEntry, outcome: LineageEntry) =>
+  entry.model === outcome.model && entry.recordId === outcome.recordId;
+
 export class DynamoDbLineageStore implements LineageStore {
   private readonly documents: DynamoDBDocumentClient;
+  private readonly retentionSeconds: number;
   private sequence = 0;
 
   constructor(
     client: DynamoDBClient,
     private readonly tableName: string,
+    options: {
+      /** How long an item is kept after it is written. @default DEFAULT_LINEAGE_RETENTION_DAYS */
+      readonly retentionDays?: number;
+    } = {},
   ) {
     this.documents = DynamoDBDocumentClient.from(client, {
       marshallOptions: { removeUndefinedValues: true },
     });
+    this.retentionSeconds = (options.retentionDays ?? DEFAULT_LINEAGE_RETENTION_DAYS) * 86_400;
   }
 
-  private item(entry: LineageEntry) {
+  private expiresAt(after = Date.now()): number {
+    return Math.floor(after / 1000) + this.retentionSeconds;
+  }
+
+  /** The item of one entry, with what rides on it. */
+  private item(
+    entry: LineageEntry,
+    rides: { arrival?: Arrival; steps?: Step[] } = {},
+  ): Record<string, unknown> {
     // The sequence keeps two stages recorded in the same millisecond apart, in order. An arrival
     // (received, queued) is keyed by its time alone: recorded again, it is the same item.
     const seq = ARRIVAL_ORDER[entry.stage] ?? String(this.sequence++ % 1_000_000).padStart(6, '0');
+    const { correlationId, ...fields } = entry;
+    const findable = OUTCOMES.has(entry.stage) || ARRIVAL_ORDER[entry.stage] !== undefined;
     return {
-      pk: `EVENT#${entry.source}#${entry.eventId}`,
+      pk: eventKeyOf(entry.source, entry.eventId),
       sk: `${entry.at}#${seq}#${entry.stage}`,
-      ...entry,
+      ...fields,
+      // Only an outcome is found by its correlation id; another record's entry keeps the id
+      // under another name, out of that index (the lookup reads the event's whole trail).
+      ...(findable ? { correlationId } : { correlation: correlationId }),
+      ...(rides.arrival && Object.keys(rides.arrival).length > 0 ? { arrival: rides.arrival } : {}),
+      ...(rides.steps && rides.steps.length > 0 ? { steps: rides.steps } : {}),
       ...(entry.model && entry.recordId !== undefined
         ? { recordKey: `${entry.model}#${entry.recordId}` }
         : {}),
       ...(entry.stage === 'applied' && entry.contract && entry.occurredAt
         ? { contractDay: `${entry.contract.split('@')[0]}#${entry.occurredAt.slice(0, 10)}` }
         : {}),
+      expiresAt: this.expiresAt(),
     };
+  }
+
+  /** The items of one event's entries of one write: its outcome carrying the rest, where it can. */
+  private itemsOfEvent(entries: readonly LineageEntry[]): {
+    outcome: Record<string, unknown>;
+    others: Record<string, unknown>[];
+  } {
+    const outcome =
+      entries.find((e) => OUTCOMES.has(e.stage)) ??
+      entries.find((e) => ARRIVAL_ORDER[e.stage] === undefined) ??
+      (entries[0] as LineageEntry);
+    const arrival: { receivedAt?: string; queuedAt?: string; redacted?: unknown } = {};
+    const steps: Step[] = [];
+    const others: LineageEntry[] = [];
+    const arrivals = new Set([`${outcome.stage}#${outcome.at}`]);
+    for (const entry of entries) {
+      if (entry === outcome) continue;
+      if (ARRIVAL_ORDER[entry.stage] !== undefined) {
+        // The same arrival twice (a message delivered twice in one batch) is one arrival.
+        const key = `${entry.stage}#${entry.at}`;
+        if (arrivals.has(key)) continue;
+        arrivals.add(key);
+      }
+      if (entry.stage === 'received' && outcome.stage !== 'received' && !arrival.receivedAt) {
+        arrival.receivedAt = entry.at;
+        if (entry.redacted !== undefined) arrival.redacted = entry.redacted;
+      } else if (entry.stage === 'queued' && !arrival.queuedAt) arrival.queuedAt = entry.at;
+      else if (
+        !OUTCOMES.has(entry.stage) &&
+        !ARRIVAL_ORDER[entry.stage] &&
+        onRecordOf(entry, outcome)
+      )
+        steps.push(stepOf(entry, outcome));
+      else others.push(entry);
+    }
+    // The outcome first, so that it sorts before the entries recorded with it.
+    const item = this.item(outcome, { arrival, steps });
+    return { outcome: item, others: others.map((entry) => this.item(entry)) };
   }
 
   async record(
     entries: readonly LineageEntry[],
     releases: readonly ClaimRelease[] = [],
   ): Promise<void> {
-    const live = releases.filter(
+    const byEvent = new Map<string, LineageEntry[]>();
+    for (const entry of entries) {
+      const key = eventKeyOf(entry.source, entry.eventId);
+      byEvent.set(key, [...(byEvent.get(key) ?? []), entry]);
+    }
+    const outcomes = new Map<string, Record<string, unknown>>();
+    const puts: Record<string, unknown>[] = [];
+    for (const [key, list] of byEvent) {
+      const { outcome, others } = this.itemsOfEvent(list);
+      outcomes.set(key, outcome);
+      puts.push(outcome, ...others);
+    }
+    // A claim whose event's outcome is in this write ends with it: the outcome names the claim's
+    // token, and the next claimant reads it there (claimEntity) instead of the entity's state
+    // being written a second time. Other claims are ended on the state itself.
+    const onState: ClaimRelease[] = [];
+    for (const release of releases) {
+      const outcome =
+        release.claim.source !== undefined
+          ? outcomes.get(eventKeyOf(release.claim.source, release.claim.eventId))
+          : undefined;
+      if (outcome)
+        outcome.released = new Set([
+          ...((outcome.released as Set<string> | undefined) ?? []),
+          release.claim.claimToken,
+        ]);
+      else onState.push(release);
+    }
+    const live = onState.filter(
       (r) => Date.parse(r.claim.claimedUntil) - Date.now() > LIVE_CLAIM_MARGIN_MS,
     );
-    const lapsing = releases.filter((r) => !live.includes(r));
-    const puts: Record<string, unknown>[] = [
-      ...entries.map((entry) => this.item(entry)),
+    const lapsing = onState.filter((r) => !live.includes(r));
+    puts.push(
       ...live.map((r) => ({
         ...this.entityKey(r.contractId, r.entityKey),
         occurredAt: r.claim.occurredAt,
         eventId: r.claim.eventId,
+        ...(r.claim.source ? { source: r.claim.source } : {}),
+        expiresAt: this.expiresAt(),
       })),
-    ];
+    );
     await Promise.all([
       this.batchPut(puts),
       ...lapsing.map((r) => this.releaseEntity(r.contractId, r.entityKey, r.claim.claimToken)),
@@ -107,13 +266,13 @@ export class DynamoDbLineageStore implements LineageStore {
     );
   }
 
-  private async query(input: {
+  /** Every item of a query, page after page. */
+  private async queryItems(input: {
     IndexName?: string;
     key: string;
     value: string;
-    sortPrefix?: string;
-  }): Promise<LineageEntry[]> {
-    const items: LineageEntry[] = [];
+  }): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
     let start: Record<string, unknown> | undefined;
     do {
       const result = await this.documents.send(
@@ -126,35 +285,64 @@ export class DynamoDbLineageStore implements LineageStore {
           ...(start ? { ExclusiveStartKey: start } : {}),
         }),
       );
-      items.push(
-        ...((result.Items ?? []) as Record<string, unknown>[]).map(
-          ({ pk: _pk, sk: _sk, recordKey: _r, contractDay: _c, ...entry }) =>
-            entry as unknown as LineageEntry,
-        ),
-      );
+      items.push(...((result.Items ?? []) as Record<string, unknown>[]));
       start = result.LastEvaluatedKey;
     } while (start);
-    return items.sort((a, b) => a.at.localeCompare(b.at));
+    return items;
+  }
+
+  /** The whole trail of each event (its items' partitions), a few events at a time. */
+  private async trailsOf(eventKeys: readonly string[]): Promise<LineageEntry[]> {
+    const unique = [...new Set(eventKeys)];
+    const trails: LineageEntry[][] = [];
+    for (let i = 0; i < unique.length; i += 8)
+      trails.push(
+        ...(await Promise.all(
+          unique
+            .slice(i, i + 8)
+            .map(async (pk) => entriesOf(await this.queryItems({ key: 'pk', value: pk }))),
+        )),
+      );
+    return byTime(trails.flat());
   }
 
   byEvent(source: string, eventId: string): Promise<LineageEntry[]> {
-    return this.query({ key: 'pk', value: `EVENT#${source}#${eventId}` });
+    return this.trailsOf([eventKeyOf(source, eventId)]);
   }
 
-  byRecord(model: string, recordId: number): Promise<LineageEntry[]> {
-    return this.query({ IndexName: 'byRecord', key: 'recordKey', value: `${model}#${recordId}` });
+  async byRecord(model: string, recordId: number): Promise<LineageEntry[]> {
+    // The index keeps what a record's timeline shows (not an event's arrival).
+    const items = await this.queryItems({
+      IndexName: 'byRecord',
+      key: 'recordKey',
+      value: `${model}#${recordId}`,
+    });
+    return byTime(
+      items.flatMap((item) =>
+        entriesOfItem(item).filter((e) => e.model === model && e.recordId === recordId),
+      ),
+    );
   }
 
-  byCorrelation(correlationId: string): Promise<LineageEntry[]> {
-    return this.query({ IndexName: 'byCorrelation', key: 'correlationId', value: correlationId });
+  async byCorrelation(correlationId: string): Promise<LineageEntry[]> {
+    // The index holds each event's outcomes, keys only: every entry of those events answers.
+    const items = await this.queryItems({
+      IndexName: 'byCorrelation',
+      key: 'correlationId',
+      value: correlationId,
+    });
+    return this.trailsOf(items.map((item) => String(item.pk)));
   }
 
-  appliedOn(contract: string, day: string): Promise<LineageEntry[]> {
-    return this.query({
+  async appliedOn(contract: string, day: string): Promise<LineageEntry[]> {
+    const items = await this.queryItems({
       IndexName: 'byContractDay',
       key: 'contractDay',
       value: `${contract.split('@')[0]}#${day}`,
     });
+    return byTime(
+      items.flatMap((item) => entriesOfItem(item).filter((e) => e.stage === 'applied')),
+    );
   }
 
   /**
@@ -212,7 +400,33 @@ export class DynamoDbLineageStore implements LineageStore {
         ? { claimedUntil: result.Item.claimedUntil }
         : {}),
       ...(typeof result.Item.claimToken === 'string' ? { claimToken: result.Item.claimToken } : {}),
+      ...(typeof result.Item.source === 'string' ? { source: result.Item.source } : {}),
     };
+  }
+
+  /** Whether the attempt holding a claim recorded its outcome with the claim ended (record). */
+  private async claimEnded(holder: EntityState): Promise<boolean> {
+    if (!holder.source || !holder.claimToken) return false;
+    let start: Record<string, unknown> | undefined;
+    do {
+      const result = await this.documents.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          FilterExpression: 'contains(released, :token)',
+          ProjectionExpression: 'pk',
+          ExpressionAttributeValues: {
+            ':pk': eventKeyOf(holder.source, holder.eventId),
+            ':token': holder.claimToken,
+          },
+          ConsistentRead: true,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      if ((result.Count ?? 0) > 0) return true;
+      start = result.LastEvaluatedKey;
+    } while (start);
+    return false;
   }
 
   async claimEntity(
@@ -221,6 +435,8 @@ export class DynamoDbLineageStore implements LineageStore {
     claim: HeldClaim,
     now: string,
   ): Promise<EntityClaim> {
+    /** The token of a live claim found ended on its outcome: the put may replace that one. */
+    let ended: string | undefined;
     for (let attempt = 0; ; attempt++) {
       try {
         await this.documents.send(
@@ -232,17 +448,21 @@ export class DynamoDbLineageStore implements LineageStore {
               eventId: claim.eventId,
               claimedUntil: claim.claimedUntil,
               claimToken: claim.claimToken,
+              ...(claim.source ? { source: claim.source } : {}),
+              expiresAt: this.expiresAt(),
             },
             // Same order as isNewerChange: later, or at the same time a greater event id (or the
-            // same event again); and no claim live, not even an earlier attempt of this event.
+            // same event again); and no claim live, not even an earlier attempt of this event,
+            // unless it is the one found ended.
             ConditionExpression:
               'attribute_not_exists(pk) OR ' +
               '((eventId = :id OR occurredAt < :at OR (occurredAt = :at AND eventId < :id)) AND ' +
-              '(attribute_not_exists(claimedUntil) OR claimedUntil <= :now))',
+              `(attribute_not_exists(claimedUntil) OR claimedUntil <= :now${ended ? ' OR claimToken = :ended' : ''}))`,
             ExpressionAttributeValues: {
               ':at': claim.occurredAt,
               ':id': claim.eventId,
               ':now': now,
+              ...(ended ? { ':ended': ended } : {}),
             },
           }),
         );
@@ -251,10 +471,24 @@ export class DynamoDbLineageStore implements LineageStore {
         if (!(error instanceof ConditionalCheckFailedException)) throw error;
       }
       const holder = await this.entityState(contractId, entityKey);
-      if (holder) return { claimed: false, holder };
-      // Refused, yet gone when read: states are never deleted, so this is a race to retry, briefly.
-      if (attempt >= 2)
-        throw new Error(`the entity state ${contractId} ${entityKey} could not be claimed`);
+      if (!holder) {
+        // Refused, yet gone when read: states are never deleted, so this is a race to retry, briefly.
+        if (attempt >= 2)
+          throw new Error(`the entity state ${contractId} ${entityKey} could not be claimed`);
+        continue;
+      }
+      const live = holder.claimedUntil !== undefined && holder.claimedUntil > now;
+      if (
+        live &&
+        attempt < 3 &&
+        holder.claimToken !== ended &&
+        !isNewerChange(holder, claim) &&
+        (await this.claimEnded(holder))
+      ) {
+        ended = holder.claimToken;
+        continue;
+      }
+      return { claimed: false, holder };
     }
   }
 
@@ -284,7 +518,13 @@ export class DynamoDbLineageStore implements LineageStore {
       await this.documents.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { ...this.naturalKey(key), token, lockedUntil: until },
+          // A lock its writer never ended holds nothing once lapsed; it goes a day after.
+          Item: {
+            ...this.naturalKey(key),
+            token,
+            lockedUntil: until,
+            expiresAt: Math.floor(Date.parse(until) / 1000) + 86_400,
+          },
           ConditionExpression: 'attribute_not_exists(pk) OR lockedUntil <= :now OR #t = :token',
           ExpressionAttributeNames: { '#t': 'token' },
           ExpressionAttributeValues: { ':now': now, ':token': token },
@@ -314,3 +554,78 @@ export class DynamoDbLineageStore implements LineageStore {
     }
   }
 }
+
+/** A step as its outcome's item keeps it: only what differs from the outcome. */
+function stepOf(entry: LineageEntry, outcome: LineageEntry): Step {
+  const step: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(entry))
+    if (value !== undefined && value !== (outcome as unknown as Record<string, unknown>)[name])
+      step[name] = value;
+  return step as Step;
+}
+
+/** The entries one item holds: its own, its event's arrival, and the steps riding on it. */
+function entriesOfItem(item: Record<string, unknown>): LineageEntry[] {
+  const stored: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(item))
+    if (!(STORAGE_ATTRIBUTES as readonly string[]).includes(name)) stored[name] = value;
+  if (item.correlation !== undefined && stored.correlationId === undefined)
+    stored.correlationId = item.correlation;
+  const entry = stored as unknown as LineageEntry;
+  const fields = Object.fromEntries(
+    EVENT_FIELDS.filter((f) => entry[f] !== undefined).map((f) => [f, entry[f]]),
+  ) as Pick<LineageEntry, 'source' | 'eventId'>;
+  const arrival = item.arrival as Arrival | undefined;
+  return [
+    ...(arrival?.receivedAt
+      ? [
+          {
+            ...fields,
+            stage: 'received' as const,
+            at: arrival.receivedAt,
+            ...(arrival.redacted !== undefined ? { redacted: arrival.redacted } : {}),
+          },
+        ]
+      : []),
+    ...(arrival?.queuedAt ? [{ ...fields, stage: 'queued' as const, at: arrival.queuedAt }] : []),
+    entry,
+    ...((item.steps as Step[] | undefined) ?? []).map(
+      (step) =>
+        ({
+          ...fields,
+          at: entry.at,
+          ...(entry.model !== undefined ? { model: entry.model } : {}),
+          ...(entry.recordId !== undefined ? { recordId: entry.recordId } : {}),
+          ...step,
+        }) as LineageEntry,
+    ),
+  ];
+}
+
+/**
+ * The entries of an event's items: an arrival recorded again (a retried batch) is one entry, as
+ * it was one item when each stage had its own.
+ */
+function entriesOf(items: readonly Record<string, unknown>[]): LineageEntry[] {
+  const seen = new Map<string, LineageEntry>();
+  const entries: LineageEntry[] = [];
+  for (const entry of items.flatMap(entriesOfItem)) {
+    if (ARRIVAL_ORDER[entry.stage] === undefined) {
+      entries.push(entry);
+      continue;
+    }
+    const key = `${entry.stage}#${entry.at}`;
+    const first = seen.get(key);
+    if (!first) {
+      seen.set(key, entry);
+      entries.push(entry);
+    } else if (first.redacted === undefined && entry.redacted !== undefined)
+      entries[entries.indexOf(first)] = entry;
+  }
+  // An entry that keeps the correlation id elsewhere (another record's) gets its event's.
+  const correlationId = entries.find((e) => e.correlationId)?.correlationId;
+  return entries.map((e) => (e.correlationId || !correlationId ? e : { ...e, correlationId }));
+}
+
+/** Oldest first; entries of the same time keep the order they were recorded in. */
+const byTime = (entries: LineageEntry[]) => entries.sort((a, b) => a.at.localeCompare(b.at));

@@ -86,6 +86,11 @@ export interface EntityState {
   readonly claimedUntil?: string;
   /** Which attempt holds the claim: only that attempt may end it. */
   readonly claimToken?: string;
+  /**
+   * The claiming event's source: with its id it names the event's trail, where a store may end
+   * the claim with the outcome instead of writing the entity's state again.
+   */
+  readonly source?: string;
 }
 
 /** A claim asked for, or granted: held by one attempt until it ends or lapses. */
@@ -114,7 +119,8 @@ export interface ClaimRelease {
 export interface LineageStore {
   /**
    * Records entries, and ends the given claims with them (the states keep their events as the
-   * newest). A claim still live can be no other event's, so a store may end it in the same write.
+   * newest). A claim still live can be no other event's, so a store may end it in the same write,
+   * or mark it ended on the event's outcome for the next claimant to find.
    */
   record(entries: readonly LineageEntry[], releases?: readonly ClaimRelease[]): Promise<void>;
   /** Every stage of one event, oldest first. */

@@ -105,14 +105,16 @@ export class OdooClient {
     readonly version: number | undefined,
     private readonly guard: OdooGuard,
     private readonly deadline?: AbortSignal,
+    /** When `deadline` fires (epoch ms), when known: no retry starts that could not finish. */
+    private readonly endsAt?: number,
   ) {}
 
   /**
    * The same connection for one invocation: no call starts after `deadline` and a call in flight
    * is abandoned then, so an invocation past its deadline writes nothing more.
    */
-  until(deadline: AbortSignal): OdooClient {
-    return new OdooClient(this.config, this.protocol, this.version, this.guard, deadline);
+  until(deadline: AbortSignal, endsAt?: number): OdooClient {
+    return new OdooClient(this.config, this.protocol, this.version, this.guard, deadline, endsAt);
   }
 
   /**
@@ -164,14 +166,18 @@ export class OdooClient {
       ...(this.deadline ? { deadline: this.deadline } : {}),
     };
     const write = !READ_METHODS.has(call.method);
+    const { endsAt } = this;
     return this.guard.run(
       {
         idempotent,
         ...(this.deadline ? { deadline: this.deadline } : {}),
+        ...(endsAt !== undefined ? { endsAt } : {}),
         unsettled: () => {
           if (write) this.unsettledWrite = true;
         },
       },
+      // The deadline cuts an attempt short at the invocation's end, and is told apart from a
+      // timeout: a write it cut may still land, which the entity's claim waits out.
       () => this.protocol.call(full),
     );
   }

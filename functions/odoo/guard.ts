@@ -40,9 +40,17 @@ export interface GuardedCall {
   readonly idempotent: boolean;
   /** The invocation's deadline: no attempt starts, and no backoff is waited out, past it. */
   readonly deadline?: AbortSignal;
+  /**
+   * When that deadline comes (epoch ms): a retry that could not get a useful attempt in before
+   * it is not made, and the failure goes back to the queue, which retries it later.
+   */
+  readonly endsAt?: number;
   /** Told of each attempt that failed without knowing whether Odoo ran it (a lost answer). */
   readonly unsettled?: () => void;
 }
+
+/** The least time worth giving a retried attempt: below it, the queue's retry does better. */
+const LEAST_USEFUL_ATTEMPT_MS = 1000;
 
 export class OdooGuard {
   private inFlight = 0;
@@ -158,9 +166,19 @@ export class OdooGuard {
         this.recordOutcome(error);
         throw error;
       }
+      const delay = this.backoff(attempt, error);
+      if (call.endsAt !== undefined && this.now() + delay + LEAST_USEFUL_ATTEMPT_MS > call.endsAt) {
+        this.recordOutcome(error);
+        throw error;
+      }
       this.stats.retries++;
-      await this.wait(this.backoff(attempt, error), call.deadline);
+      await this.wait(delay, call.deadline);
     }
+  }
+
+  /** How long calls are still refused because the circuit is open (0 once a trial may run). */
+  pausedForMs(): number {
+    return Math.max(0, this.openUntil - this.now());
   }
 
   private recordOutcome(error: unknown): void {
@@ -185,6 +203,16 @@ export class OdooGuard {
 }
 
 const guards = new Map<string, OdooGuard>();
+
+/**
+ * How long this process is not to call Odoo: the longest any open circuit still refuses calls
+ * (a Lambda container talks to one Odoo).
+ */
+export function odooPausedForMs(): number {
+  let paused = 0;
+  for (const guard of guards.values()) paused = Math.max(paused, guard.pausedForMs());
+  return paused;
+}
 
 /** The guard of an Odoo URL, shared by every client in the process (one Lambda container). */
 export function guardFor(url: string, options?: GuardOptions): OdooGuard {

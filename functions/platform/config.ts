@@ -3,6 +3,7 @@
  * runtime). Only this module reads the environment.
  */
 import { ConfigurationError } from '../errors/configuration-error.ts';
+import { type OdooAddress, readOdooAddress } from './odoo-address.ts';
 
 export interface FlowQueues {
   readonly queueUrl: string;
@@ -17,6 +18,8 @@ export interface SpineConfig {
   readonly idempotencyTable: string;
   readonly lineageTable: string;
   readonly odooSecret: string;
+  /** Where Odoo is (SPINE_ODOO_URL, _DATABASE, _PROTOCOL); what is unset is read from the secret. */
+  readonly odoo: Partial<OdooAddress>;
   readonly redactionSecret: string;
   readonly webhookSecretPrefix: string;
   /** Calls per second and calls in flight to Odoo, per Lambda container (the guard's limits). */
@@ -29,6 +32,21 @@ export interface SpineConfig {
   readonly odooRequestLimitSeconds: number;
   /** The flow queue's redrive limit, for the worker: its last delivery is dead-lettered with a reason. */
   readonly maxReceiveCount?: number;
+  /** How long lineage items are kept, in days (their TTL). @default 400 */
+  readonly lineageRetentionDays: number;
+  /** Active X-Ray tracing: the Tracer captures the AWS clients (SPINE_TRACING=active). @default false */
+  readonly tracing: boolean;
+  /**
+   * The longest an Odoo call may take, in seconds; each attempt gets less when the invocation
+   * has less left. @default 30
+   */
+  readonly odooTimeoutSeconds: number;
+  /** How long Odoo is left alone once its circuit opens, in seconds. @default 30 */
+  readonly odooCircuitOpenSeconds: number;
+  /** Further attempts of a failed Odoo call within an invocation. @default 4 */
+  readonly odooRetries: number;
+  /** How long a retried event stays hidden, doubling per receive up to the cap. @default 30 and 900 */
+  readonly redelivery: { readonly baseSeconds: number; readonly capSeconds: number };
 }
 
 /** The settings every Spine Lambda needs; the CDK stack sets them all. */
@@ -65,14 +83,24 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): SpineConfig {
     idempotencyTable: env.SPINE_IDEMPOTENCY_TABLE as string,
     lineageTable: env.SPINE_LINEAGE_TABLE as string,
     odooSecret: env.SPINE_ODOO_SECRET as string,
+    odoo: readOdooAddress(env),
     redactionSecret: env.SPINE_REDACTION_SECRET as string,
     webhookSecretPrefix: env.SPINE_WEBHOOK_SECRET_PREFIX as string,
     odooRatePerSecond: positive(env, 'SPINE_ODOO_RATE_PER_SECOND', 20),
     odooMaxConcurrency: positive(env, 'SPINE_ODOO_MAX_CONCURRENCY', 4),
     odooRequestLimitSeconds: positive(env, 'SPINE_ODOO_REQUEST_LIMIT_SECONDS', 120),
+    lineageRetentionDays: positive(env, 'SPINE_LINEAGE_RETENTION_DAYS', 400),
+    tracing: env.SPINE_TRACING === 'active',
     ...(env.SPINE_MAX_RECEIVE_COUNT
       ? { maxReceiveCount: positive(env, 'SPINE_MAX_RECEIVE_COUNT', 5) }
       : {}),
+    odooTimeoutSeconds: positive(env, 'SPINE_ODOO_TIMEOUT_SECONDS', 30),
+    odooCircuitOpenSeconds: positive(env, 'SPINE_ODOO_CIRCUIT_OPEN_SECONDS', 30),
+    odooRetries: env.SPINE_ODOO_RETRIES === '0' ? 0 : positive(env, 'SPINE_ODOO_RETRIES', 4),
+    redelivery: {
+      baseSeconds: positive(env, 'SPINE_REDELIVERY_BASE_SECONDS', 30),
+      capSeconds: positive(env, 'SPINE_REDELIVERY_CAP_SECONDS', 900),
+    },
   };
 }
 

@@ -12,6 +12,7 @@ import type { LineageStore } from '../lineage/model.ts';
 import { readConfig, type SpineConfig } from './config.ts';
 import { SqsEnvelopeQueues } from './queues.ts';
 import { CachedSecrets, OdooConnection, WebhookSecretsFromManager } from './secrets.ts';
+import { traceAwsClients } from './tracing.ts';
 
 export interface Container {
   readonly config: SpineConfig;
@@ -32,22 +33,34 @@ export function getContainer(): Container {
     const config = readConfig();
     const sqs = new SQSClient({});
     const dynamodb = new DynamoDBClient({});
-    const secrets = new CachedSecrets(new SecretsManagerClient({}));
+    const secretsManager = new SecretsManagerClient({});
+    if (config.tracing) traceAwsClients([sqs, dynamodb, secretsManager]);
+    const secrets = new CachedSecrets(secretsManager);
     container = {
       config,
       registry: loadContractRegistry(),
       sqs,
       dynamodb,
       secrets,
-      lineage: new DynamoDbLineageStore(dynamodb, config.lineageTable),
+      lineage: new DynamoDbLineageStore(dynamodb, config.lineageTable, {
+        retentionDays: config.lineageRetentionDays,
+      }),
       queues: new SqsEnvelopeQueues(sqs, config.flows),
       webhookSecrets: new WebhookSecretsFromManager(secrets, config.webhookSecretPrefix),
-      odoo: new OdooConnection(secrets, config.odooSecret, {
-        guard: {
-          ratePerSecond: config.odooRatePerSecond,
-          maxConcurrency: config.odooMaxConcurrency,
+      odoo: new OdooConnection(
+        secrets,
+        config.odooSecret,
+        {
+          timeoutMs: config.odooTimeoutSeconds * 1000,
+          guard: {
+            ratePerSecond: config.odooRatePerSecond,
+            maxConcurrency: config.odooMaxConcurrency,
+            breakerOpenMs: config.odooCircuitOpenSeconds * 1000,
+            retries: config.odooRetries,
+          },
         },
-      }),
+        config.odoo,
+      ),
     };
   }
   return container;

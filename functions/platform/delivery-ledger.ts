@@ -11,11 +11,18 @@ import type { DeliveryLedger, DeliveryState, QueuedRecord } from '../sync/batch.
 /** What the key is computed from: the message body, as it was for `makeIdempotent` on the record. */
 const keyed = (record: QueuedRecord) => ({ body: record.body });
 
+/**
+ * How long a completed delivery is remembered: longer than anything can bring the same event back.
+ * Stripe retries for up to 3 days and the flow DLQ keeps an event 14 days, after which replay
+ * sends it again; a record that expired first would let that replay apply it a second time.
+ */
+export const DELIVERY_MEMORY_SECONDS = 15 * 86_400;
+
 export class IdempotencyDeliveryLedger implements DeliveryLedger {
   constructor(
     private readonly store: BasePersistenceLayer,
-    /** Completed deliveries are remembered this long. @default one day */
-    expiresAfterSeconds = 86_400,
+    /** Completed deliveries are remembered this long. @default DELIVERY_MEMORY_SECONDS (15 days) */
+    expiresAfterSeconds = DELIVERY_MEMORY_SECONDS,
   ) {
     store.configure({
       config: new IdempotencyConfig({

@@ -31,7 +31,7 @@ export function webhookSecretName(stage: string, source: string): string {
   return `spine/${stage}/webhooks/${source}`;
 }
 
-/** The Odoo credential: `{"url", "database", "login", "password" | "apiKey", "protocol"}`. */
+/** The Odoo credential: `{"login", "password" | "apiKey"}` (Odoo's address is cdk.json's, see odoo-address.ts). */
 export function odooSecretName(stage: string): string {
   return `spine/${stage}/odoo`;
 }

@@ -13,6 +13,7 @@ import type { RedactionKey } from '../contracts/redaction.ts';
 import { ConfigurationError } from '../errors/configuration-error.ts';
 import type { WebhookSecrets } from '../ingest/ports.ts';
 import { OdooClient, type OdooClientConfig } from '../odoo/client.ts';
+import { type OdooAddress, type OdooProtocol, odooAddress } from './odoo-address.ts';
 
 /** How long a secret is reused before it is read again (a rotation is picked up within this). */
 export const SECRET_CACHE_SECONDS = 300;
@@ -107,13 +108,17 @@ export async function redactionKey(secrets: CachedSecrets, name: string): Promis
   return { secret: Buffer.from(value.key, 'base64') };
 }
 
+/**
+ * The credential secret: the login and its password or API key. `url`, `database` and `protocol`
+ * are only in secrets stored before cdk.json gave them to the functions (see odoo-address.ts).
+ */
 interface OdooSecret {
-  url: string;
-  database: string;
   login: string;
   password?: string;
   apiKey?: string;
-  protocol?: 'json2' | 'jsonrpc' | 'auto';
+  url?: string;
+  database?: string;
+  protocol?: OdooProtocol;
 }
 
 /**
@@ -131,19 +136,19 @@ export class OdooConnection {
     private readonly secrets: CachedSecrets,
     private readonly secretName: string,
     private readonly options: Partial<OdooClientConfig> = {},
+    /** Where Odoo is, from the environment (cdk.json); what it leaves unset is read from the secret. */
+    private readonly address: Partial<OdooAddress> = {},
   ) {}
 
   private usable(secret: OdooSecret | undefined): secret is OdooSecret {
-    return Boolean(secret?.url && secret.login && (secret.apiKey || secret.password));
+    return Boolean(secret?.login && (secret.apiKey || secret.password));
   }
 
   private connect(secret: OdooSecret): Promise<OdooClient> {
     return OdooClient.connect({
-      url: secret.url,
-      database: secret.database,
+      ...odooAddress(this.address, secret),
       login: secret.login,
       secret: (secret.apiKey ?? secret.password) as string,
-      protocol: secret.protocol ?? 'auto',
       ...this.options,
     });
   }
@@ -151,9 +156,10 @@ export class OdooConnection {
   async client(forceFetch = false): Promise<OdooClient> {
     const secret = await this.secrets.json<OdooSecret>(this.secretName, { forceFetch });
     if (!this.usable(secret)) {
+      // The stack creates the secret empty: nothing works until an operator stores the login.
       throw new ConfigurationError(
-        `the Odoo credential secret ${this.secretName} is missing or incomplete`,
-        'store {"url", "database", "login", "password" or "apiKey"} in it',
+        `the Odoo credential secret ${this.secretName} holds no login yet, or is incomplete`,
+        'store {"login", "password"} (or "apiKey" on Odoo 19) in it: see README, Deploy',
       );
     }
     const key = JSON.stringify(secret);

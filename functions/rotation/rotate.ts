@@ -9,18 +9,20 @@
 import { ConfigurationError } from '../errors/configuration-error.ts';
 import type { OdooClient, OdooClientConfig } from '../odoo/client.ts';
 import { OdooUserError } from '../odoo/errors/index.ts';
+import { type OdooAddress, type OdooProtocol, odooAddress } from '../platform/odoo-address.ts';
 import { PendingCredentialRejected } from './pending-credential-rejected.ts';
 
 export type RotationStep = 'createSecret' | 'setSecret' | 'testSecret' | 'finishSecret';
 export type RotationStrategy = 'api-key' | 'password';
 
+/** The secret's value: a login and its password or API key (`url`, ... only in older secrets). */
 export interface OdooCredential {
-  readonly url: string;
-  readonly database: string;
   readonly login: string;
   readonly password?: string;
   readonly apiKey?: string;
-  readonly protocol?: 'json2' | 'jsonrpc' | 'auto';
+  readonly url?: string;
+  readonly database?: string;
+  readonly protocol?: OdooProtocol;
   /** The key this one replaced, kept until finishSecret revokes it. */
   readonly previousApiKey?: string;
 }
@@ -35,11 +37,15 @@ export interface SecretVersions {
   ): Promise<OdooCredential | undefined>;
   putPending(secretId: string, token: string, value: OdooCredential): Promise<void>;
   promote(secretId: string, token: string, currentVersionId: string): Promise<void>;
+  /** Takes AWSPENDING off a version that is not promoted, so that the next rotation starts anew. */
+  dropPending(secretId: string, token: string): Promise<void>;
   randomPassword(): Promise<string>;
 }
 
 export interface RotationDependencies {
   readonly secrets: SecretVersions;
+  /** Where Odoo is, from the environment (cdk.json); unset parts are read from the secret. */
+  readonly odoo?: Partial<OdooAddress>;
   readonly connect: (config: OdooClientConfig) => Promise<OdooClient>;
   readonly log: (message: string, fields?: Record<string, unknown>) => void;
 }
@@ -47,14 +53,16 @@ export interface RotationDependencies {
 /** The first Odoo whose API keys can be generated and revoked over RPC. */
 const API_KEY_ROTATION_SINCE = 19;
 
-function clientConfig(credential: OdooCredential, strategy: RotationStrategy): OdooClientConfig {
+function clientConfig(
+  credential: OdooCredential,
+  strategy: RotationStrategy,
+  deps: RotationDependencies,
+): OdooClientConfig {
   return {
-    url: credential.url,
-    database: credential.database,
+    ...odooAddress(deps.odoo ?? {}, credential),
     login: credential.login,
     // Each strategy logs in with the credential it rotates, so a test proves that one.
     secret: (strategy === 'api-key' ? credential.apiKey : credential.password) as string,
-    protocol: credential.protocol ?? 'auto',
     guard: { retries: 2 },
   };
 }
@@ -86,8 +94,7 @@ async function odooVersion(
   deps: RotationDependencies,
 ): Promise<number | undefined> {
   const odoo = await deps.connect({
-    url: credential.url,
-    database: credential.database,
+    ...odooAddress(deps.odoo ?? {}, credential),
     login: credential.login,
     secret: (credential.apiKey ?? credential.password) as string,
     // A fixed protocol skips detection, and the version is what is asked for here.
@@ -124,12 +131,23 @@ export async function rotateOdooCredential(
       'start a new rotation',
     );
   const currentId = Object.entries(stages).find(([, s]) => s.includes('AWSCURRENT'))?.[0] as string;
-  const current = (await deps.secrets.value(secretId, { stage: 'AWSCURRENT' })) as OdooCredential;
-  const strategy = strategyOf(current, await odooVersion(current, deps));
+  const current = await deps.secrets.value(secretId, { stage: 'AWSCURRENT' });
   const pendingValue = () =>
     deps.secrets.value(secretId, { versionId: token, stage: 'AWSPENDING' }) as Promise<
       OdooCredential | undefined
     >;
+  // The stack creates the secret without a credential, and Secrets Manager runs testSecret as
+  // soon as the schedule exists: until an operator stores a login there is nothing to rotate, and
+  // failing would fail the deploy or raise the rotation alarm. A rotation whose createSecret
+  // found nothing has no pending value in its later steps, even if a login arrived since.
+  const skip = async (reason: string) => {
+    if (step === 'finishSecret') await deps.secrets.dropPending(secretId, token);
+    deps.log(reason, { step, token });
+  };
+  if (!current?.login) return skip('no Odoo credential stored yet: nothing to rotate');
+  if (step !== 'createSecret' && !(await pendingValue()))
+    return skip('no pending credential (createSecret found none to rotate): nothing to do');
+  const strategy = strategyOf(current, await odooVersion(current, deps));
 
   switch (step) {
     case 'createSecret': {
@@ -138,7 +156,7 @@ export async function rotateOdooCredential(
       if (strategy === 'api-key') {
         // A key an earlier rotation failed to revoke goes first: it would never be revoked later.
         await revokePreviousKey(current, deps);
-        const odoo = await deps.connect(clientConfig(current, strategy));
+        const odoo = await deps.connect(clientConfig(current, strategy, deps));
         // Named after the rotation, so an operator can tell Spine's keys apart in Odoo.
         const key = (await odoo.call('res.users.apikeys', 'generate', {
           args: {
@@ -161,7 +179,7 @@ export async function rotateOdooCredential(
       const pending = (await pendingValue()) as OdooCredential;
       // Already set by an earlier run of this step: the pending password works.
       if ((await probe(pending, strategy, deps)) === undefined) return;
-      const odoo = await deps.connect(clientConfig(current, strategy));
+      const odoo = await deps.connect(clientConfig(current, strategy, deps));
       await odoo.call('res.users', 'change_password', {
         args: { old_passwd: current.password, new_passwd: pending.password },
       });
@@ -228,7 +246,7 @@ async function discardPendingKey(
 ): Promise<boolean> {
   if (pending.apiKey && pending.apiKey !== current.apiKey) {
     try {
-      const odoo = await deps.connect(clientConfig(current, 'api-key'));
+      const odoo = await deps.connect(clientConfig(current, 'api-key', deps));
       await odoo.call('res.users.apikeys', 'revoke', { args: { key: pending.apiKey } });
     } catch (error) {
       deps.log('could not revoke the pending API key', { error: errorText(error) });
@@ -245,7 +263,7 @@ async function restorePassword(
 ): Promise<boolean> {
   if ((await probe(current, 'password', deps)) === undefined) return true;
   try {
-    const odoo = await deps.connect(clientConfig(pending, 'password'));
+    const odoo = await deps.connect(clientConfig(pending, 'password', deps));
     await odoo.call('res.users', 'change_password', {
       args: { old_passwd: pending.password, new_passwd: current.password },
     });
@@ -263,7 +281,7 @@ async function revokePreviousKey(
 ): Promise<void> {
   if (!credential.previousApiKey || !credential.apiKey) return;
   if (credential.previousApiKey === credential.apiKey) return;
-  const odoo = await deps.connect(clientConfig(credential, 'api-key'));
+  const odoo = await deps.connect(clientConfig(credential, 'api-key', deps));
   try {
     await odoo.call('res.users.apikeys', 'revoke', { args: { key: credential.previousApiKey } });
     deps.log('revoked the previous API key');
@@ -280,7 +298,7 @@ async function probe(
 ): Promise<Error | undefined> {
   try {
     const odoo = await deps.connect({
-      ...clientConfig(credential, strategy),
+      ...clientConfig(credential, strategy, deps),
       guard: { retries: 0 },
     });
     await odoo.searchCount('res.partner', [['id', '=', 0]]);

@@ -284,7 +284,13 @@ export async function applyEnvelopes(
   await Promise.all(
     [...newest.values()].map(async (item) => {
       const change = changeOf(item.envelope);
-      const claim: HeldClaim = { ...change, claimedUntil, claimToken };
+      // The source names the event's trail, where the claim ends with the outcome (lineage store).
+      const claim: HeldClaim = {
+        ...change,
+        source: item.envelope.spinesource,
+        claimedUntil,
+        claimToken,
+      };
       try {
         const answer = await deps.lineage.claimEntity(
           item.contract.id,
@@ -358,7 +364,9 @@ async function writeToOdoo(
   let client: OdooClient;
   try {
     const connected = await deps.odoo();
-    client = terms.deadline ? connected.until(terms.deadline.signal) : connected;
+    client = terms.deadline
+      ? connected.until(terms.deadline.signal, terms.deadline.at.getTime())
+      : connected;
   } catch (error) {
     for (const item of claimed) settled.set(item.index, { outcome: failure(error, deps) });
     return { settled, writesSettled: true };

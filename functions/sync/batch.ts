@@ -18,6 +18,7 @@ import type { LineageEntry, LineageStore } from '../lineage/model.ts';
 import { OdooCircuitOpen } from '../odoo/errors/index.ts';
 import type { ApplyOptions, ApplyOutcome, Deadline } from './apply.ts';
 import { EntityBusy } from './entity-busy.ts';
+import { DEFAULT_REDELIVERY, type RedeliveryPolicy, redeliveryDelaySeconds } from './redelivery.ts';
 
 /** A queue message as the worker gets it, without Lambda's types. */
 export interface QueuedRecord {
@@ -65,16 +66,26 @@ export interface BatchDependencies {
    * with its reason and a lineage entry, instead of silently by the queue's redrive.
    */
   readonly maxReceiveCount?: number;
+  /** How long a retried event stays hidden, by its receive count. @default DEFAULT_REDELIVERY */
+  readonly redelivery?: RedeliveryPolicy;
+  /**
+   * How long Odoo is not to be called (its circuit is open), in milliseconds; 0 when it may be.
+   * While it is open the batch touches neither Odoo nor the ledger: each record is hidden until
+   * the circuit's trial at the earliest, so the queue hands out nothing meanwhile.
+   */
+  readonly odooPausedForMs?: () => number;
   readonly deadline: Deadline;
   readonly now?: () => Date;
+  readonly random?: () => number;
 }
 
 export interface BatchResult {
   /** Message ids to leave on the queue (retried after the visibility timeout). */
   readonly failed: string[];
   /**
-   * Failed messages that cannot succeed before a known time (the claim they wait for lapses, the
-   * Odoo circuit closes): their next delivery is better held back until then.
+   * How long each retried message is to stay hidden before its next delivery: until the claim
+   * it waits for lapses, or by its receive count (longer while the Odoo circuit is open), so
+   * that the queue's redrive limit outlasts an Odoo outage.
    */
   readonly retryAfter: { readonly messageId: string; readonly seconds: number }[];
 }
@@ -101,7 +112,23 @@ export async function applyQueueBatch(
 ): Promise<BatchResult> {
   const now = () => deps.now?.() ?? new Date();
   const failed: string[] = [];
-  const retryAfter: BatchResult['retryAfter'] = [];
+  /** Records that cannot be read: left to the queue's visibility timeout and redrive. */
+  const unreadable = new Set<string>();
+  /** How long a failed record, or the rest of its group, waits before its next delivery. */
+  const waits = new Map<string, number>();
+  const groupWaits = new Map<string, number>();
+  const pausedForSeconds = () => (deps.odooPausedForMs?.() ?? 0) / 1000;
+  const isLastReceive = (record: QueuedRecord) =>
+    deps.maxReceiveCount !== undefined && record.receiveCount >= deps.maxReceiveCount;
+  const backoff = (record: QueuedRecord) =>
+    Math.max(
+      redeliveryDelaySeconds(
+        record.receiveCount,
+        deps.redelivery ?? DEFAULT_REDELIVERY,
+        deps.random,
+      ),
+      pausedForSeconds(),
+    );
   /** Records whose fate this batch settled: done, a repeat, or dead-lettered. */
   const settled = new Set<string>();
   const trail: LineageEntry[] = [];
@@ -119,6 +146,7 @@ export async function applyQueueBatch(
         error: (error as Error).message,
       });
       failed.push(record.messageId);
+      unreadable.add(record.messageId);
       // Nothing after it in its group may overtake it.
       stopped.add(group);
       continue;
@@ -128,7 +156,7 @@ export async function applyQueueBatch(
   }
 
   for (let wave = 0; ; wave++) {
-    const current = [...groups.entries()].flatMap(([group, list]) =>
+    let current = [...groups.entries()].flatMap(([group, list]) =>
       !stopped.has(group) && list[wave] ? [{ group, ...(list[wave] as Parsed) }] : [],
     );
     if (current.length === 0) break;
@@ -136,10 +164,30 @@ export async function applyQueueBatch(
       for (const { group } of current) stopped.add(group);
       break;
     }
-    const fail = (item: (typeof current)[number]) => {
+    const fail = (item: (typeof current)[number], error?: Error) => {
       failed.push(item.record.messageId);
       stopped.add(item.group);
+      // A claim that lapses at a known time is waited for exactly; anything else backs off.
+      const known = error ? waitOf(error, now()) : undefined;
+      const seconds =
+        error instanceof EntityBusy && known !== undefined
+          ? Math.max(1, known)
+          : Math.max(backoff(item.record), known ?? 0);
+      waits.set(item.record.messageId, seconds);
+      groupWaits.set(item.group, Math.max(seconds, groupWaits.get(item.group) ?? 0));
     };
+    if (pausedForSeconds() > 0) {
+      // Odoo's circuit is open: nothing of this batch can be applied before its trial call. A
+      // record on its last receive still goes through, to be dead-lettered with its reason.
+      const last = current.filter((item) => isLastReceive(item.record));
+      deps.logger.warn('Odoo circuit open: the batch is held back without calling Odoo', {
+        records: current.length - last.length,
+        seconds: Math.ceil(pausedForSeconds()),
+      });
+      for (const item of current) if (!isLastReceive(item.record)) fail(item);
+      if (last.length === 0) break;
+      current = last;
+    }
 
     const remainingMs = Math.max(1, deps.deadline.at.getTime() - now().getTime());
     const states = await Promise.all(
@@ -214,13 +262,8 @@ export async function applyQueueBatch(
           return;
         }
         await deps.ledger.abandon(item.record).catch(() => {});
-        const last =
-          deps.maxReceiveCount !== undefined && item.record.receiveCount >= deps.maxReceiveCount;
-        if (outcome.retryable && !last) {
-          fail(item);
-          const wait = waitOf(outcome.error, now());
-          if (wait !== undefined && wait > 0)
-            retryAfter.push({ messageId: item.record.messageId, seconds: wait });
+        if (outcome.retryable && !isLastReceive(item.record)) {
+          fail(item, outcome.error);
           return;
         }
         const error = outcome.error;
@@ -252,12 +295,19 @@ export async function applyQueueBatch(
       }),
     );
   }
-  // What a group left behind once one of its records failed, or the deadline came.
+  // What a group left behind once one of its records failed, or the deadline came: it comes
+  // back with the record it follows, or by its own receive count.
   for (const [group, list] of groups)
     if (stopped.has(group))
       for (const { record } of list)
-        if (!settled.has(record.messageId) && !failed.includes(record.messageId))
+        if (!settled.has(record.messageId) && !failed.includes(record.messageId)) {
           failed.push(record.messageId);
+          waits.set(record.messageId, groupWaits.get(group) ?? backoff(record));
+        }
+  const retryAfter = failed.flatMap((messageId) => {
+    const seconds = waits.get(messageId);
+    return seconds !== undefined && !unreadable.has(messageId) ? [{ messageId, seconds }] : [];
+  });
 
   if (trail.length > 0)
     await deps.lineage.record(trail).catch((error: unknown) => {

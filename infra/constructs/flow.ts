@@ -1,5 +1,11 @@
 import { Duration } from 'aws-cdk-lib';
-import type { Alarm, IMetric, Metric, MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
+import {
+  type Alarm,
+  type IMetric,
+  type Metric,
+  type MetricOptions,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -8,11 +14,25 @@ import type { CompiledContract, CompiledFlow } from '../../functions/contracts/m
 import type { FlowQueues } from './flow-queues.ts';
 import type { OdooCredentials } from './odoo-credentials.ts';
 import { SpineFunction } from './spine-function.ts';
-import { spineMetric, sumOf, thresholdAlarm } from './spine-metrics.ts';
+import {
+  AT_ONCE,
+  DEFAULT_RUNBOOK_URL,
+  REPEATED,
+  runbookSection,
+  spineMetric,
+  sumOf,
+  thresholdAlarm,
+} from './spine-metrics.ts';
 import type { SpineTables } from './spine-tables.ts';
 
 /** Lambda asks for an SQS source's visibility timeout to be at least six times the function's. */
 const VISIBILITY_PER_TIMEOUT = 6;
+/**
+ * A dead letter this old alarms: half the DLQ's 14-day retention, so a week is left to fix the
+ * cause and replay before SQS deletes it (a standard queue's dead letter keeps the age it had
+ * in the flow queue, so it is never younger than it looks).
+ */
+export const DEAD_LETTER_AGE_ALARM = Duration.days(7);
 
 export interface FlowProps {
   readonly stage: string;
@@ -29,7 +49,11 @@ export interface FlowProps {
   /** Spine's configuration for the worker. */
   readonly environment: Readonly<Record<string, string>>;
   readonly logRetention: RetentionDays;
-  /** Concurrent worker invocations at most (the event source mapping's MaximumConcurrency, 2–1000). @default 2 */
+  /**
+   * Concurrent worker invocations at most (the event source mapping's MaximumConcurrency,
+   * 2–1000), reserved for the worker so that no receive is throttled (a throttled receive
+   * still counts toward the queue's redrive limit). @default 2
+   */
   readonly maxConcurrency?: number;
   /** Records per invocation. @default 10 */
   readonly batchSize?: number;
@@ -37,6 +61,8 @@ export interface FlowProps {
   readonly maxBatchingWindow?: Duration;
   /** @default Duration.seconds(60) */
   readonly workerTimeout?: Duration;
+  /** The runbook the alarms link to. @default DEFAULT_RUNBOOK_URL (docs/runbook.md) */
+  readonly runbookUrl?: string;
 }
 
 /**
@@ -61,6 +87,7 @@ export class Flow extends Construct {
       throw new Error(`Flow ${flow.name}: no contract of the registry belongs to this flow`);
     const timeout = props.workerTimeout ?? Duration.seconds(60);
     const needed = timeout.toSeconds() * VISIBILITY_PER_TIMEOUT;
+    const maxConcurrency = props.maxConcurrency ?? 2;
     if (queues.visibilityTimeout.toSeconds() < needed)
       throw new Error(
         `Flow ${flow.name}: the queue's visibility timeout (${queues.visibilityTimeout.toSeconds()} s) must be at least ${VISIBILITY_PER_TIMEOUT} × the worker's timeout (${needed} s), or events are received again while a worker still holds them`,
@@ -70,11 +97,19 @@ export class Flow extends Construct {
       handlerFile: 'worker.ts',
       functionName: `spine-${props.stage}-worker-${flow.name}`,
       description: `Applies ${flow.name} events to Odoo`,
-      // The worker dead-letters an event's last allowed delivery itself, with its reason.
+      // The worker dead-letters an event's last allowed delivery itself, with its reason, and
+      // spaces the retries of the others as the redrive limit was sized for.
       environment: {
         ...props.environment,
         SPINE_MAX_RECEIVE_COUNT: String(queues.maxReceiveCount),
+        SPINE_REDELIVERY_BASE_SECONDS: String(queues.redelivery.baseSeconds),
+        SPINE_REDELIVERY_CAP_SECONDS: String(queues.redelivery.capSeconds),
+        // An Odoo call takes at most a third of the invocation, so that a retry still fits.
+        SPINE_ODOO_TIMEOUT_SECONDS: String(
+          Math.min(30, Math.max(1, Math.floor(timeout.toSeconds() / 3))),
+        ),
       },
+      reservedConcurrency: maxConcurrency,
       logRetention: props.logRetention,
       timeout,
     });
@@ -84,7 +119,7 @@ export class Flow extends Construct {
         batchSize: props.batchSize ?? 10,
         ...(flow.fifo ? {} : { maxBatchingWindow: props.maxBatchingWindow ?? Duration.seconds(1) }),
         reportBatchItemFailures: true,
-        maxConcurrency: props.maxConcurrency ?? 2,
+        maxConcurrency,
       }),
     );
     // A permanent failure is dead-lettered at once, into this flow's DLQ and no other.
@@ -94,38 +129,70 @@ export class Flow extends Construct {
     props.odooCredentials.grantRead(fn);
     props.redactionKey.grantRead(fn);
 
-    const alarm = (alarmId: string, metric: IMetric, threshold: number, description: string) =>
-      thresholdAlarm(this, alarmId, {
-        namePrefix: `spine-${props.stage}-${flow.name}`,
-        metric,
-        threshold,
-        description,
-      });
+    const runbook = (anchor: string) =>
+      runbookSection(props.runbookUrl ?? DEFAULT_RUNBOOK_URL, anchor);
+    const namePrefix = `spine-${props.stage}-${flow.name}`;
+    const replay = `spine replay --flow ${flow.name} --env ${props.stage}`;
     this.alarms = [
-      alarm(
-        'DeadLetters',
-        this.metricDeadLetterDepth(),
-        1,
-        `Events of the ${flow.name} flow are in its DLQ. Read why with \`spine lineage event <source> <id>\` (or the spine-reason attribute), fix the cause, then \`spine replay --flow ${flow.name} --env ${props.stage}\`.`,
-      ),
-      alarm(
-        'OldestEvent',
-        this.metricOldestMessageAge(),
-        flow.maxAgeSeconds,
-        `The oldest ${flow.name} event has waited ${flow.maxAgeSeconds} s or more, past the flow's freshness objective: Odoo may be slow or down, or the worker is failing.`,
-      ),
-      alarm(
-        'WorkerErrors',
-        this.metricWorkerErrors(),
-        1,
-        `The ${flow.name} worker failed whole invocations (not single events): check its logs; the events are retried and then dead-lettered.`,
-      ),
-      alarm(
-        'ReconciliationMismatch',
-        this.metricReconciliationMismatches(),
-        1,
-        `Odoo does not hold what lineage says the ${flow.name} flow applied: run \`spine reconcile\` for the events and records involved.`,
-      ),
+      thresholdAlarm(this, 'DeadLetters', {
+        namePrefix,
+        metric: this.metricDeadLetterDepth(),
+        threshold: 1,
+        ...AT_ONCE,
+        description: `Events of the ${flow.name} flow are in its DLQ. Read why with \`spine lineage event <source> <id>\` (or the spine-reason attribute), fix the cause, then \`${replay}\`.`,
+        runbook: runbook('dead-letters'),
+      }),
+      thresholdAlarm(this, 'DeadLetterAge', {
+        namePrefix,
+        metric: this.metricDeadLetterAge(),
+        threshold: DEAD_LETTER_AGE_ALARM.toSeconds(),
+        ...AT_ONCE,
+        description: `A ${flow.name} dead letter is ${DEAD_LETTER_AGE_ALARM.toDays()} days old: SQS deletes it at 14 days, and the event with it. Fix the cause and \`${replay}\` this week.`,
+        runbook: runbook('dead-letter-age'),
+      }),
+      thresholdAlarm(this, 'Parked', {
+        namePrefix,
+        metric: this.metricParkedDepth(),
+        threshold: 1,
+        ...AT_ONCE,
+        description: `${flow.name} events failed every replay allowed and were parked in its parking queue, where nothing retries them: read why with \`spine lineage event <source> <id>\`, then move or discard each by hand.`,
+        runbook: runbook('parked-events'),
+      }),
+      // Sustained, not a slow batch: three of five minutes past the objective.
+      thresholdAlarm(this, 'OldestEvent', {
+        namePrefix,
+        metric: this.metricOldestMessageAge(),
+        threshold: flow.maxAgeSeconds,
+        evaluationPeriods: 5,
+        datapointsToAlarm: 3,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+        description: `The oldest ${flow.name} event has waited ${flow.maxAgeSeconds} s or more, past the flow's freshness objective: Odoo may be slow or down, or the worker is failing.`,
+        runbook: runbook('oldest-event'),
+      }),
+      thresholdAlarm(this, 'WorkerErrors', {
+        namePrefix,
+        metric: this.metricWorkerErrors(),
+        threshold: 1,
+        ...REPEATED,
+        description: `The ${flow.name} worker failed whole invocations (not single events): check its logs; the events are retried and then dead-lettered.`,
+        runbook: runbook('worker-errors'),
+      }),
+      thresholdAlarm(this, 'WorkerThrottles', {
+        namePrefix,
+        metric: this.metricWorkerThrottles(),
+        threshold: 1,
+        ...REPEATED,
+        description: `Lambda throttled the ${flow.name} worker (past its reserved concurrency, or the account's limit): each throttled batch uses up a receive, so events reach the DLQ sooner.`,
+        runbook: runbook('lambda-throttles'),
+      }),
+      thresholdAlarm(this, 'ReconciliationMismatch', {
+        namePrefix,
+        metric: this.metricReconciliationMismatches(),
+        threshold: 1,
+        ...AT_ONCE,
+        description: `Odoo does not hold what lineage says the ${flow.name} flow applied: run \`spine reconcile --env ${props.stage}\` for the events and records involved.`,
+        runbook: runbook('reconciliation-mismatch'),
+      }),
     ];
   }
 
@@ -139,6 +206,31 @@ export class Flow extends Construct {
 
   metricDeadLetterDepth(options?: MetricOptions): Metric {
     return this.queues.metricDeadLetterDepth(options);
+  }
+
+  /** Age of the oldest dead letter, in seconds (SQS deletes it at the DLQ's retention). */
+  metricDeadLetterAge(options?: MetricOptions): Metric {
+    return this.queues.deadLetterQueue.metricApproximateAgeOfOldestMessage({
+      statistic: 'Maximum',
+      period: Duration.minutes(5),
+      label: `${this.flowName} oldest dead letter (s)`,
+      ...options,
+    });
+  }
+
+  /** Events parked after too many replays. */
+  metricParkedDepth(options?: MetricOptions): Metric {
+    return this.queues.metricParkedDepth(options);
+  }
+
+  /** Worker invocations Lambda refused for want of concurrency. */
+  metricWorkerThrottles(options?: MetricOptions): Metric {
+    return this.worker.function.metricThrottles({
+      statistic: 'Sum',
+      period: Duration.minutes(5),
+      label: `${this.flowName} worker throttles`,
+      ...options,
+    });
   }
 
   metricWorkerErrors(options?: MetricOptions): Metric {

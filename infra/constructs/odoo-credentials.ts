@@ -1,6 +1,7 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import type { Metric, MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
 import type { IGrantable } from 'aws-cdk-lib/aws-iam';
+import { CfnPermission } from 'aws-cdk-lib/aws-lambda';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { type ISecret, RotationSchedule } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
@@ -35,6 +36,8 @@ export class OdooCredentials extends Construct {
       environment: props.environment,
       logRetention: props.logRetention,
       timeout: Duration.minutes(2),
+      // One rotation at a time: its share of the Odoo budget assumes one container (environment.ts).
+      reservedConcurrency: 1,
     });
     // Grants the function DescribeSecret, GetSecretValue, PutSecretValue and
     // UpdateSecretVersionStage on this secret, GetRandomPassword, and lets Secrets Manager invoke it.
@@ -42,9 +45,21 @@ export class OdooCredentials extends Construct {
       secret: props.secret,
       rotationLambda: this.rotation.function,
       automaticallyAfter: props.rotateEvery ?? Duration.days(30),
-      // The secret holds no login until an operator stores one after the first deploy.
+      // The secret holds no login until an operator stores one after the first deploy. Secrets
+      // Manager still runs testSecret when the schedule is created; the rotation skips a secret
+      // without a login (functions/rotation/rotate.ts), so the deploy and the alarm stay green.
       rotateImmediatelyOnUpdate: false,
     });
+    // The schedule lets secretsmanager.amazonaws.com invoke the function for any secret of any
+    // account; Secrets Manager may only do so for this secret (no confused deputy).
+    const invoke = this.rotation.function.node.children.find(
+      (child): child is CfnPermission =>
+        child instanceof CfnPermission && child.principal === 'secretsmanager.amazonaws.com',
+    );
+    if (!invoke)
+      throw new Error('OdooCredentials: the rotation schedule gave no invoke permission');
+    invoke.sourceAccount = Stack.of(this).account;
+    invoke.sourceArn = props.secret.secretArn;
     Validations.of(this.rotation).acknowledge({
       id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
       reason:

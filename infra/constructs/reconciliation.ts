@@ -51,6 +51,8 @@ export class Reconciliation extends Construct {
       environment: props.environment,
       logRetention: props.logRetention,
       timeout: Duration.minutes(10),
+      // One run at a time: its share of the Odoo budget assumes one container (environment.ts).
+      reservedConcurrency: 1,
     });
     props.tables.grantLineageQuery(this.function.function, ['byContractDay', 'byRecord']);
     props.tables.grantLineageEntityStates(this.function.function);

@@ -98,6 +98,18 @@ export class ReplayStateMachine extends Construct {
     });
   }
 
+  /**
+   * Replay executions stopped by the state machine's timeout (a large DLQ at a low rate): the
+   * dead letters not reached yet are still in the DLQ.
+   */
+  metricTimedOut(options?: MetricOptions): Metric {
+    return this.stateMachine.metricTimedOut({
+      period: Duration.minutes(5),
+      label: 'replays timed out',
+      ...options,
+    });
+  }
+
   metricStarted(options?: MetricOptions): Metric {
     return this.stateMachine.metricStarted({
       period: Duration.minutes(5),

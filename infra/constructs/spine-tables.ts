@@ -1,5 +1,11 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import {
+  AttributeType,
+  BillingMode,
+  ProjectionType,
+  Table,
+  TableEncryption,
+} from 'aws-cdk-lib/aws-dynamodb';
 import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
@@ -16,6 +22,12 @@ export interface SpineTablesProps {
   readonly encryptionKey: IKey;
   /** @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Whether DynamoDB refuses to delete the tables, whatever asks (a console click, a stack
+   * delete): the lineage is the audit trail and the idempotency records keep exactly once.
+   * @default true
+   */
+  readonly deletionProtection?: boolean;
 }
 
 /** Lineage index names, as the lineage store queries them. */
@@ -47,6 +59,7 @@ export class SpineTables extends Construct {
         encryption: TableEncryption.CUSTOMER_MANAGED,
         encryptionKey: props.encryptionKey,
         pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+        deletionProtection: props.deletionProtection ?? true,
         removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
       });
       for (const index of definition.indexes) {
@@ -56,6 +69,12 @@ export class SpineTables extends Construct {
           ...(index.sortKey
             ? { sortKey: { name: index.sortKey, type: AttributeType.STRING } }
             : {}),
+          // What an index keeps is paid again on every write: each keeps what its readers use.
+          ...(index.projection === 'KEYS_ONLY'
+            ? { projectionType: ProjectionType.KEYS_ONLY }
+            : index.projection
+              ? { projectionType: ProjectionType.INCLUDE, nonKeyAttributes: [...index.projection] }
+              : {}),
         });
       }
       return table;
@@ -84,7 +103,8 @@ export class SpineTables extends Construct {
 
   /**
    * Appending lineage entries, claiming and ending an entity's claim, and locking natural keys
-   * (worker): conditional puts, updates and deletes of single items.
+   * (worker): conditional puts, updates and deletes of single items, and reading a claim
+   * holder's trail (a claim ends with its event's outcome).
    */
   grantLineageApply(grantee: IGrantable): void {
     this.allow(
@@ -94,6 +114,7 @@ export class SpineTables extends Construct {
         'dynamodb:DeleteItem',
         'dynamodb:GetItem',
         'dynamodb:PutItem',
+        'dynamodb:Query',
         'dynamodb:UpdateItem',
       ],
       [this.lineageTable.tableArn],

@@ -1,4 +1,11 @@
-import { RemovalPolicy, SecretValue, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import {
+  Duration,
+  RemovalPolicy,
+  SecretValue,
+  Stack,
+  type StackProps,
+  Validations,
+} from 'aws-cdk-lib';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
@@ -17,6 +24,9 @@ export interface StatefulStackProps extends StackProps {
   readonly registry: CompiledRegistry;
 }
 
+/** What the Odoo secret holds until an operator stores a credential: the rotation skips it. */
+export const NO_CREDENTIAL_YET = '{}';
+
 /** Everything that keeps data: tables, queues, secrets and the key that encrypts them. */
 export class StatefulStack extends Stack {
   readonly encryptionKey: Key;
@@ -29,8 +39,10 @@ export class StatefulStack extends Stack {
   constructor(scope: Construct, id: string, props: StatefulStackProps) {
     super(scope, id, props);
     const { environment: env, registry } = props;
-    const removalPolicy =
-      env.removalPolicy === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    // Kept on a delete or a replacement, but not after a failed create: a first deploy that rolls
+    // back leaves nothing behind, so the retry does not fail on a fixed name that "already exists".
+    const retain = env.removalPolicy === 'retain';
+    const removalPolicy = retain ? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE : RemovalPolicy.DESTROY;
     this.encryptionKey = new Key(this, 'DataKey', {
       description: `Spine ${env.name}: queues, tables and secrets`,
       enableKeyRotation: true,
@@ -40,6 +52,7 @@ export class StatefulStack extends Stack {
       stage: env.name,
       encryptionKey: this.encryptionKey,
       removalPolicy,
+      deletionProtection: retain,
     });
     this.flows = registry.flows.map(
       (flow) =>
@@ -48,6 +61,7 @@ export class StatefulStack extends Stack {
           flow,
           encryptionKey: this.encryptionKey,
           removalPolicy,
+          outageTolerance: Duration.minutes(env.odooOutageToleranceMinutes),
         }),
     );
 
@@ -55,17 +69,15 @@ export class StatefulStack extends Stack {
     // policy, where a customer key would need each reader in its key policy, and the key policy
     // would then depend on the stateless stack that depends on this one.
     // The operator stores the login and password (or Odoo 19 API key) after the first deploy.
+    // The value here is written once, when the secret is created, and never depends on cdk.json:
+    // CloudFormation only writes it again when it changes, which would overwrite the stored and
+    // rotated credential. Odoo's URL, database and protocol reach the functions as environment
+    // variables instead (functions/platform/odoo-address.ts).
     this.odooSecret = new Secret(this, 'OdooCredential', {
       secretName: odooSecretName(env.name),
       description:
-        'Odoo credential for Spine: {"url", "database", "login", "password" | "apiKey", "protocol"}',
-      secretObjectValue: {
-        url: SecretValue.unsafePlainText(env.odoo.url),
-        database: SecretValue.unsafePlainText(env.odoo.database),
-        protocol: SecretValue.unsafePlainText(env.odoo.protocol),
-        login: SecretValue.unsafePlainText(''),
-        password: SecretValue.unsafePlainText(''),
-      },
+        'Odoo credential for Spine: {"login", "password"} or {"login", "apiKey"} (Odoo 19); Odoo\'s URL and database are in cdk.json',
+      secretStringValue: SecretValue.unsafePlainText(NO_CREDENTIAL_YET),
       removalPolicy,
     });
     this.redactionKeySecret = new Secret(this, 'RedactionKey', {

@@ -1,41 +1,70 @@
-import { CfnOutput, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import {
+  CfnOutput,
+  RemovalPolicies,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+  Validations,
+} from 'aws-cdk-lib';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import type { CompiledRegistry } from '../../functions/contracts/model.ts';
 import { webhookSecretName } from '../../functions/platform/names.ts';
 import { Flow } from '../constructs/flow.ts';
+import { LogEncryptionKey } from '../constructs/log-encryption-key.ts';
 import { Observability } from '../constructs/observability.ts';
 import { OdooCredentials } from '../constructs/odoo-credentials.ts';
 import { Reconciliation } from '../constructs/reconciliation.ts';
 import { ReplayStateMachine } from '../constructs/replay-state-machine.ts';
-import { WebhookApi } from '../constructs/webhook-api.ts';
+import { WebhookReceiver } from '../constructs/webhook-receiver.ts';
 import type { SpineEnvironment } from '../environment.ts';
+import type { EdgeStack } from './edge-stack.ts';
 import type { StatefulStack } from './stateful-stack.ts';
 
 export interface StatelessStackProps extends StackProps {
   readonly environment: SpineEnvironment;
   readonly registry: CompiledRegistry;
-  /** The tables, queues and secrets this stack's functions use. */
+  /**
+   * The tables, queues and secrets this stack's functions use. What belongs to one flow or one
+   * source (queues, signing secrets) is referenced by name, the rest (the key, the tables, the
+   * Odoo and redaction secrets, which every flow shares) by export.
+   */
   readonly stateful: StatefulStack;
+  /** The webhook API that invokes the receiver, and the topic the alarms notify. */
+  readonly edge: EdgeStack;
 }
 
 /**
- * Everything that computes and can be replaced at will: the webhook API and receiver, a worker
- * per flow, DLQ replay, credential rotation, reconciliation, the dashboard and alarms.
+ * Everything that computes and can be replaced at will: the receiver behind the webhook API, a
+ * worker per flow, DLQ replay, credential rotation, reconciliation, the dashboard and alarms.
+ * (What vendors and people hold on to, the API's URL and the alarm topic, is in the edge stack.)
  */
 export class StatelessStack extends Stack {
-  readonly api: WebhookApi;
+  readonly receiver: WebhookReceiver;
   readonly flows: readonly Flow[];
   readonly replay: ReplayStateMachine;
   readonly odooCredentials: OdooCredentials;
   readonly reconciliation: Reconciliation;
   readonly observability: Observability;
+  /**
+   * Encrypts this stack's log groups. Its own, not the edge stack's: a log group's key is named
+   * by ARN, and an export of it would tie the two stacks; in prod it is kept with the logs.
+   */
+  readonly logKey: LogEncryptionKey;
 
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
     super(scope, id, props);
-    const { environment: env, registry, stateful } = props;
+    const { environment: env, registry, stateful, edge } = props;
     const stage = env.name;
     const logRetention = env.logRetentionDays as RetentionDays;
+    this.logKey = new LogEncryptionKey(this, 'LogKey', {
+      stage,
+      removalPolicy:
+        env.removalPolicy === 'retain'
+          ? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
+          : RemovalPolicy.DESTROY,
+    });
     // Every handler reads the same configuration (functions/platform/config.ts).
     const environment = {
       SPINE_STAGE: stage,
@@ -55,18 +84,27 @@ export class StatelessStack extends Stack {
       SPINE_IDEMPOTENCY_TABLE: stateful.tables.idempotencyTable.tableName,
       SPINE_LINEAGE_TABLE: stateful.tables.lineageTable.tableName,
       SPINE_ODOO_SECRET: stateful.odooSecret.secretName,
+      // Where Odoo is: cdk.json's, never written into the credential secret.
+      SPINE_ODOO_URL: env.odoo.url,
+      SPINE_ODOO_DATABASE: env.odoo.database,
+      SPINE_ODOO_PROTOCOL: env.odoo.protocol,
       SPINE_REDACTION_SECRET: stateful.redactionKeySecret.secretName,
       SPINE_WEBHOOK_SECRET_PREFIX: webhookSecretName(stage, ''),
       SPINE_ODOO_RATE_PER_SECOND: String(env.odooLimits.ratePerSecond),
       SPINE_ODOO_MAX_CONCURRENCY: String(env.odooLimits.maxConcurrency),
+      SPINE_LINEAGE_RETENTION_DAYS: String(env.lineageRetentionDays),
     };
     const common = { stage, environment, logRetention };
 
-    this.api = new WebhookApi(this, 'WebhookApi', {
+    this.receiver = new WebhookReceiver(this, 'WebhookReceiver', {
       ...common,
+      api: edge.api,
       flows: stateful.flows,
       tables: stateful.tables,
-      webhookSecrets: Object.values(stateful.webhookSecrets),
+      // By name: a source whose last contract goes takes its secret with it.
+      webhookSecrets: Object.keys(stateful.webhookSecrets).map((source) =>
+        Secret.fromSecretNameV2(this, `WebhookSecret-${source}`, webhookSecretName(stage, source)),
+      ),
       redactionKey: stateful.redactionKeySecret,
     });
     this.odooCredentials = new OdooCredentials(this, 'OdooCredentials', {
@@ -85,6 +123,7 @@ export class StatelessStack extends Stack {
         odooCredentials: this.odooCredentials,
         redactionKey: stateful.redactionKeySecret,
         maxConcurrency: env.concurrency[flow.name] ?? 2,
+        runbookUrl: env.runbookUrl,
       });
     });
     this.replay = new ReplayStateMachine(this, 'Replay', {
@@ -102,36 +141,34 @@ export class StatelessStack extends Stack {
     this.observability = new Observability(this, 'Observability', {
       stage,
       alarmEmail: env.alarmEmail,
-      api: this.api,
+      alarmTopic: edge.alarms.topic,
+      api: this.receiver,
       flows: this.flows,
       contracts: registry.contracts,
       replay: this.replay,
       odooCredentials: this.odooCredentials,
       reconciliation: this.reconciliation,
+      tables: stateful.tables,
+      runbookUrl: env.runbookUrl,
     });
 
-    new CfnOutput(this, 'WebhookBaseUrl', {
-      description:
-        'Give each vendor <this>/webhooks/<source> (stripe, shopify, ...) as its webhook URL',
-      value: `${this.api.apiEndpoint}/webhooks/`,
-    });
     new CfnOutput(this, 'ReplayStateMachineArn', {
       description:
         'Start with {"flow": "<flow>"} in the console, or `spine replay --flow <flow> --env <env>`',
       value: this.replay.stateMachineArn,
     });
-    new CfnOutput(this, 'AlarmTopicArn', { value: this.observability.alarmTopic.topicArn });
     new CfnOutput(this, 'DashboardName', { value: `spine-${stage}` });
 
     Validations.of(this).acknowledge({
-      id: 'AwsSolutions::AwsSolutions-L1',
-      reason:
-        'Node 22 (nodejs22.x) is the runtime Spine is built and tested for; moving to a newer one is a deliberate change, made with the tests, not a default.',
-    });
-    Validations.of(this).acknowledge({
       id: 'AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
       reason:
-        "AWSLambdaBasicExecutionRole lets a function write to its own log group (logs:CreateLogStream, logs:PutLogEvents); it is AWS's minimal policy for that and grants nothing else.",
+        'AWSLambdaBasicExecutionRole grants logs:CreateLogGroup, logs:CreateLogStream and logs:PutLogEvents on every resource ("*"): a function could create or write to any log group of the account. Accepted because it reaches CloudWatch Logs only, no data; each function writes to its own group, which this stack creates with its retention (LoggingConfig), so CreateLogGroup goes unused.',
     });
+    // In an environment that keeps its data, the logs are kept too: a replaced function's log
+    // group is not deleted with it.
+    if (env.removalPolicy === 'retain')
+      RemovalPolicies.of(this).apply(RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE, {
+        applyToResourceTypes: ['AWS::Logs::LogGroup'],
+      });
   }
 }

@@ -201,9 +201,18 @@ function selectAttributes(
 }
 
 export async function startLocalSqs(
-  options: { port?: number; host?: string; dataDir?: string } = {},
+  options: {
+    port?: number;
+    host?: string;
+    dataDir?: string;
+    /** How many times faster than real time the queues' timers run. @default 1 */
+    timeScale?: number;
+  } = {},
 ): Promise<LocalSqs> {
-  const store = new QueueStore({ dataDir: options.dataDir });
+  const store = new QueueStore({
+    dataDir: options.dataDir,
+    ...(options.timeScale ? { timeScale: options.timeScale } : {}),
+  });
   const host = options.host ?? '127.0.0.1';
   let base = '';
   const queueUrl = (name: string) => `${base}/${ACCOUNT}/${name}`;

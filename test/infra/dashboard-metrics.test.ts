@@ -4,10 +4,20 @@
  * metrics on, collects what they publish (EMF on stdout), and checks every Spine metric the
  * synthesised stack reads against it.
  */
+import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { NOT_CONFIGURED_RETRY_AFTER_SECONDS } from '../../functions/ingest/receive.ts';
+import { REJECTION_REASONS } from '../../functions/ingest/rejection-reasons.ts';
+import { resetContainer } from '../../functions/platform/container.ts';
+import { webhookSecretName } from '../../functions/platform/names.ts';
 import { runReplayLocally } from '../../local/replay.ts';
 import { allFixtures, loadFixture } from '../support/fixtures.ts';
-import { sendFixture, startTestRuntime, waitFor } from '../support/local-runtime.ts';
+import {
+  localSecretsClient,
+  sendFixture,
+  startTestRuntime,
+  waitFor,
+} from '../support/local-runtime.ts';
 import { synthEnvironment } from './synth.ts';
 
 interface Published {
@@ -18,6 +28,8 @@ interface Published {
 const published: Published[] = [];
 type Runtime = Awaited<ReturnType<typeof startTestRuntime>>;
 let runtime: Runtime;
+/** The gateway's answer to a delivery for a source with no signing secret stored. */
+let notConfigured: Response;
 
 function collectEmf(chunk: unknown): void {
   for (const line of String(chunk).split('\n')) {
@@ -106,6 +118,25 @@ beforeAll(async () => {
   // The scheduled reconciliation (mismatches per contract).
   const { handler } = await import('../../functions/handlers/reconcile.ts');
   await handler({ days: ['2025-01-27'] });
+
+  // Refusals the source alarms read: a signature that does not match (signed with another
+  // secret), and a source whose secret is not stored (emptied, with the receiver's cache gone).
+  const customer = loadFixture('stripe/customer.created');
+  expect((await sendFixture(runtime, customer, { secret: 'whsec_rolled_at_stripe' })).status).toBe(
+    401,
+  );
+  await localSecretsClient(runtime).send(
+    new PutSecretValueCommand({
+      SecretId: webhookSecretName('local', 'stripe'),
+      SecretString: JSON.stringify({ current: '' }),
+    }),
+  );
+  resetContainer();
+  notConfigured = await fetch(`${runtime.gatewayUrl}/webhooks/stripe`, {
+    method: 'POST',
+    headers: customer.headers,
+    body: customer.raw,
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -188,6 +219,12 @@ describe('the metrics the dashboard and alarms read', { timeout: 60_000 }, () =>
       expect(publishedSchemas, `${JSON.stringify(metric)} is never published`).toContain(
         schema(metric),
       );
+    // The refusals the source alarms read, by value: CloudWatch keys on each.
+    for (const reason of [REJECTION_REASONS.signatureMismatch, REJECTION_REASONS.notConfigured]) {
+      const series = { service: 'spine', source: 'stripe', reason };
+      expect(published).toContainEqual({ name: 'rejected', dimensions: series });
+      expect(read).toContainEqual({ name: 'rejected', dimensions: series });
+    }
     // And the values line up where the run produced them: a flow's applied count per contract.
     expect(published).toContainEqual({
       name: 'applied',
@@ -196,6 +233,19 @@ describe('the metrics the dashboard and alarms read', { timeout: 60_000 }, () =>
     expect(read).toContainEqual({
       name: 'applied',
       dimensions: { service: 'spine', flow: 'payments', contract: 'stripe.payment-intent' },
+    });
+  });
+});
+
+describe('a source with no signing secret stored, through the gateway', () => {
+  it('answers 503 with Retry-After and a body that names nothing', async () => {
+    expect(notConfigured.status).toBe(503);
+    expect(notConfigured.headers.get('retry-after')).toBe(
+      String(NOT_CONFIGURED_RETRY_AFTER_SECONDS),
+    );
+    expect(await notConfigured.json()).toEqual({
+      error: 'unavailable',
+      detail: 'this webhook URL is not taking deliveries yet; retry later',
     });
   });
 });

@@ -38,21 +38,27 @@ function deployedDefinition(flows: readonly ReplayFlowQueues[]): Record<string, 
   const exportsByName = new Map(
     Object.values(stateful.Outputs).map((o) => [o.Export.Name, o.Value]),
   );
+  const localUrl = (queueName: string): string => {
+    const [, flowName, kind] = /^spine-prod-(.+?)(-dlq|-parking)?(\.fifo)?$/.exec(queueName) ?? [];
+    const flow = flows.find((f) => f.name === flowName);
+    if (!flow) throw new Error(`no local flow for ${queueName}`);
+    return kind === '-dlq'
+      ? flow.deadLetterQueueUrl
+      : kind === '-parking'
+        ? flow.parkingQueueUrl
+        : flow.queueUrl;
+  };
   const resolve = (part: unknown): string => {
-    if (typeof part === 'string') return part;
+    // Queues are referenced by name (infra/constructs/flow-queues.ts): their URLs are literal.
+    if (typeof part === 'string')
+      return part.replace(
+        /https:\/\/sqs\.[a-z0-9-]+\.amazonaws\.com\/\d{12}\/([A-Za-z0-9._-]+)/g,
+        (_, queueName: string) => localUrl(queueName),
+      );
     const imported = (part as { 'Fn::ImportValue'?: string })['Fn::ImportValue'];
     if (imported) {
       const value = exportsByName.get(imported) as { Ref?: string } | undefined;
-      const queueName = String(stateful.Resources[value?.Ref ?? '']?.Properties.QueueName);
-      const [, flowName, kind] =
-        /^spine-prod-(.+?)(-dlq|-parking)?(\.fifo)?$/.exec(queueName) ?? [];
-      const flow = flows.find((f) => f.name === flowName);
-      if (!flow) throw new Error(`no local flow for ${queueName} (${imported})`);
-      return kind === '-dlq'
-        ? flow.deadLetterQueueUrl
-        : kind === '-parking'
-          ? flow.parkingQueueUrl
-          : flow.queueUrl;
+      return localUrl(String(stateful.Resources[value?.Ref ?? '']?.Properties.QueueName));
     }
     const attribute = (part as { 'Fn::GetAtt'?: [string, string] })['Fn::GetAtt'];
     if (attribute?.[1] === 'Arn') return TURN_ARN;

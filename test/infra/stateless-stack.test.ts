@@ -1,7 +1,8 @@
-import { Match } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { compiledRegistry } from '../../functions/contracts/compiled/registry.ts';
 import { REQUIRED_SETTINGS } from '../../functions/platform/config.ts';
+import { arnText } from './arn-text.ts';
 import { cdkContext, synthEnvironment } from './synth.ts';
 
 type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
@@ -15,6 +16,25 @@ const dev = synthEnvironment('dev');
 const stateless = dev.statelessTemplate;
 const resources = stateless.toJSON().Resources as Resources;
 const statefulResources = dev.template.toJSON().Resources as Resources;
+const edge = Template.fromStack(dev.edge);
+const edgeJson = edge.toJSON() as {
+  Resources: Resources;
+  Outputs: Record<string, { Value: unknown; Export?: { Name: string } }>;
+};
+
+/** How the stateless stack imports an edge resource: the export whose value is its Ref. */
+function edgeImport(type: string, match: (props: Record<string, unknown>) => boolean) {
+  const ids = Object.entries(edgeJson.Resources)
+    .filter(([, r]) => r.Type === type && match(r.Properties))
+    .map(([id]) => id);
+  if (ids.length !== 1)
+    throw new Error(`expected one ${type} in the edge stack, found ${ids.length}`);
+  const exported = Object.values(edgeJson.Outputs).find(
+    (o) => o.Export && JSON.stringify(o.Value) === JSON.stringify({ Ref: ids[0] }),
+  );
+  if (!exported?.Export) throw new Error(`the edge stack exports no Ref of ${ids[0]}`);
+  return { 'Fn::ImportValue': exported.Export.Name };
+}
 
 function logicalId(type: string, match: (props: Record<string, unknown>) => boolean): string {
   const found = Object.entries(resources).filter(([, r]) => r.Type === type && match(r.Properties));
@@ -41,13 +61,22 @@ function statementsOf(functionName: string): Statement[] {
 
 const actions = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
 
-/** The stateful resource a statement's resource points at (through the stack exports). */
+/**
+ * The stateful resources a statement's resource points at: through the stack exports (the
+ * export's name holds the logical id), or by name (a queue's ARN, a secret's partial ARN).
+ */
 function statefulTargets(resource: unknown): string[] {
   const text = JSON.stringify(resource);
-  return Object.keys(statefulResources).filter(
-    (id) =>
-      text.includes(`Output${id.length ? '' : ''}`) && new RegExp(`(Ref|GetAtt)${id}`).test(text),
-  );
+  return Object.entries(statefulResources)
+    .filter(([id, r]) => {
+      const name = r.Properties.QueueName ?? r.Properties.Name;
+      return (
+        new RegExp(`(Ref|GetAtt)${id}`).test(text) ||
+        (typeof name === 'string' &&
+          (text.includes(`:${name}"`) || text.includes(`:${name}-??????"`)))
+      );
+    })
+    .map(([id]) => id);
 }
 
 function grantsOn(functionName: string, statefulId: string): string[] {
@@ -74,10 +103,12 @@ function statefulId(type: string, name: string): string {
   return found[0];
 }
 
-const queueId = (flow: string, kind: '' | '-dlq' | '-parking') => {
+const queueName = (flow: string, kind: '' | '-dlq' | '-parking') => {
   const fifo = compiledRegistry.flows.find((f) => f.name === flow)?.fifo ? '.fifo' : '';
-  return statefulId('AWS::SQS::Queue', `spine-dev-${flow}${kind}${fifo}`);
+  return `spine-dev-${flow}${kind}${fifo}`;
 };
+const queueId = (flow: string, kind: '' | '-dlq' | '-parking') =>
+  statefulId('AWS::SQS::Queue', queueName(flow, kind));
 const flows = compiledRegistry.flows.map((f) => f.name);
 
 describe('stateless stack: least privilege', () => {
@@ -168,9 +199,8 @@ describe('stateless stack: functions', () => {
     );
     for (const fn of functions) {
       expect(fn.Properties).toMatchObject({
-        Runtime: 'nodejs22.x',
+        Runtime: 'nodejs24.x',
         Architectures: ['arm64'],
-        TracingConfig: { Mode: 'Active' },
         LoggingConfig: { LogGroup: { Ref: expect.any(String) } },
       });
       const logGroupId = (fn.Properties.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup
@@ -199,7 +229,9 @@ describe('stateless stack: functions', () => {
           ),
       );
       expect(mapping, flow.name).toBeDefined();
-      expect(JSON.stringify(mapping?.Properties.EventSourceArn)).toContain(queueId(flow.name, ''));
+      expect(JSON.stringify(mapping?.Properties.EventSourceArn)).toContain(
+        `:${queueName(flow.name, '')}"`,
+      );
       expect(mapping?.Properties).toMatchObject({
         BatchSize: 10,
         FunctionResponseTypes: ['ReportBatchItemFailures'],
@@ -261,25 +293,59 @@ describe('stateless stack: functions', () => {
         'dynamodb:DeleteItem',
         'dynamodb:GetItem',
         'dynamodb:PutItem',
+        'dynamodb:Query',
         'dynamodb:UpdateItem',
       ]);
   });
 });
 
-describe('stateless stack: webhook API', () => {
+describe('edge stack: webhook API', () => {
   it('routes POST /webhooks/{source} to the receiver, throttled, with JSON access logs', () => {
-    stateless.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+    edge.hasResourceProperties('AWS::ApiGatewayV2::Route', {
       RouteKey: 'POST /webhooks/{source}',
     });
-    stateless.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+    edge.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       StageName: '$default',
       AccessLogSettings: {
         DestinationArn: Match.anyValue(),
         Format: Match.stringLikeRegexp('"status":"\\$context.status"'),
       },
-      DefaultRouteSettings: { ThrottlingRateLimit: 200, ThrottlingBurstLimit: 400 },
+      // Per source; test/infra/webhook-api.test.ts checks each route's own throttle.
+      DefaultRouteSettings: { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 },
     });
-    stateless.hasOutput('WebhookBaseUrl', Match.anyValue());
+    edge.hasOutput('WebhookBaseUrl', Match.anyValue());
+  });
+
+  it('reaches the receiver of the stateless stack by its name, and only that route may invoke it', () => {
+    // The API outlives the functions: it holds the receiver's ARN built from its fixed name, and
+    // imports nothing, so the stateless stack can be replaced under it.
+    const integrations = Object.values(edgeJson.Resources).filter(
+      (r) => r.Type === 'AWS::ApiGatewayV2::Integration',
+    );
+    expect(
+      integrations.map((r) => [r.Properties.IntegrationType, arnText(r.Properties.IntegrationUri)]),
+    ).toEqual([['AWS_PROXY', 'arn:aws:lambda:eu-west-1:111111111111:function:spine-dev-receiver']]);
+    expect(JSON.stringify(edgeJson)).not.toContain('Fn::ImportValue');
+    expect(edge.findResources('AWS::Lambda::Permission')).toEqual({});
+    const apiId = edgeImport('AWS::ApiGatewayV2::Api', (p) => p.Name === 'spine-dev-webhooks');
+    const invokes = Object.values(resources).filter(
+      (r) =>
+        r.Type === 'AWS::Lambda::Permission' &&
+        r.Properties.Principal === 'apigateway.amazonaws.com',
+    );
+    expect(
+      invokes.map((r) => ({
+        FunctionName: r.Properties.FunctionName,
+        SourceAccount: r.Properties.SourceAccount,
+        SourceArn: arnText(r.Properties.SourceArn),
+      })),
+    ).toEqual([
+      {
+        FunctionName: { 'Fn::GetAtt': [functionId('spine-dev-receiver'), 'Arn'] },
+        SourceAccount: '111111111111',
+        SourceArn: `arn:aws:execute-api:eu-west-1:111111111111:${JSON.stringify(apiId)}/*/*/webhooks/*`,
+      },
+    ]);
   });
 });
 
@@ -312,9 +378,9 @@ describe('stateless stack: alarms and dashboard', () => {
         Threshold: 1,
         ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       });
-      expect(JSON.stringify(watched(`spine-dev-${flow.name}-dead-letters`).Dimensions)).toContain(
-        queueId(flow.name, '-dlq'),
-      );
+      expect(watched(`spine-dev-${flow.name}-dead-letters`).Dimensions).toEqual([
+        { Name: 'QueueName', Value: queueName(flow.name, '-dlq') },
+      ]);
       expect(watched(`spine-dev-${flow.name}-oldest-event`)).toMatchObject({
         MetricName: 'ApproximateAgeOfOldestMessage',
         Threshold: flow.maxAgeSeconds,
@@ -344,7 +410,11 @@ describe('stateless stack: alarms and dashboard', () => {
   it('alarms on receiver 5xx rate, rotation, replay and reconciliation failures, and every alarm notifies the topic', () => {
     expect(alarmNamed('spine-dev-receiver5xx').Metrics).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ Expression: 'IF(requests > 0, 100 * errors / requests, 0)' }),
+        // The 503s of a source with no secret stored are left out: they alarm on their own.
+        expect.objectContaining({
+          Expression:
+            'IF(requests > 0, 100 * IF(errors > unconfigured, errors - unconfigured, 0) / requests, 0)',
+        }),
       ]),
     );
     expect(watched('spine-dev-rotation-failure')).toMatchObject({
@@ -361,9 +431,13 @@ describe('stateless stack: alarms and dashboard', () => {
     expect(JSON.stringify(watched('spine-dev-reconciliation-failure').Dimensions)).toContain(
       functionId('spine-dev-reconcile'),
     );
-    const topicId = logicalId('AWS::SNS::Topic', (p) => p.TopicName === 'spine-dev-alarms');
-    expect(alarms).toHaveLength(8 + 4 * flows.length);
-    for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
+    // The topic is the edge stack's: replacing this stack loses no confirmed subscription.
+    const topic = edgeImport('AWS::SNS::Topic', (p) => p.TopicName === 'spine-dev-alarms');
+    expect(stateless.findResources('AWS::SNS::Topic')).toEqual({});
+    // test/infra/alarms.test.ts checks each: 15 of the environment, 3 a source, 7 a flow.
+    const sources = new Set(compiledRegistry.contracts.map((c) => c.source.system));
+    expect(alarms).toHaveLength(15 + 3 * sources.size + 7 * flows.length);
+    for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([topic]);
     // No alarm reads a SEARCH expression: CloudWatch refuses them in alarms.
     expect(JSON.stringify(alarms)).not.toContain('SEARCH(');
   });
@@ -390,17 +464,33 @@ describe('stateless stack: alarms and dashboard', () => {
     }
   });
 
-  it('e-mails the alarms through an encrypted topic that CloudWatch may publish to', () => {
-    stateless.hasResourceProperties('AWS::SNS::Subscription', {
+  it('e-mails the alarms through an encrypted topic that CloudWatch may publish to, for this account only', () => {
+    edge.hasResourceProperties('AWS::SNS::Subscription', {
       Protocol: 'email',
       Endpoint: 'integrations-dev@example.com',
     });
-    const topic =
-      resources[logicalId('AWS::SNS::Topic', (p) => p.TopicName === 'spine-dev-alarms')];
+    const topic = Object.values(edgeJson.Resources).find(
+      (r) => r.Type === 'AWS::SNS::Topic' && r.Properties.TopicName === 'spine-dev-alarms',
+    );
     const key = topic?.Properties.KmsMasterKeyId as { 'Fn::GetAtt': [string] } | undefined;
     const keyId = key?.['Fn::GetAtt'][0] ?? 'no key';
-    const policy = JSON.stringify(resources[keyId]?.Properties.KeyPolicy);
-    expect(policy).toContain('cloudwatch.amazonaws.com');
+    const policy = edgeJson.Resources[keyId]?.Properties.KeyPolicy as
+      | { Statement: { Principal: unknown; Condition?: unknown }[] }
+      | undefined;
+    const statements = policy?.Statement ?? [];
+    const cloudwatch = statements.filter(
+      (st) => JSON.stringify(st.Principal) === '{"Service":"cloudwatch.amazonaws.com"}',
+    );
+    expect(cloudwatch).toHaveLength(1);
+    const condition = cloudwatch[0]?.Condition as {
+      StringEquals: Record<string, unknown>;
+      ArnLike: Record<string, unknown>;
+    };
+    expect(condition.StringEquals).toEqual({ 'aws:SourceAccount': '111111111111' });
+    expect(Object.keys(condition.ArnLike)).toEqual(['aws:SourceArn']);
+    expect(arnText(condition.ArnLike['aws:SourceArn'])).toBe(
+      'arn:aws:cloudwatch:eu-west-1:111111111111:alarm:*',
+    );
   });
 
   it('has a finance row: each figure over everything, and per contract and currency', () => {

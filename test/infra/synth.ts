@@ -11,14 +11,22 @@ export const cdkContext = JSON.parse(
   readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8'),
 ).context as { environments: Record<string, Record<string, unknown>> } & Record<string, unknown>;
 
-export function synthEnvironment(name = 'dev', environments = cdkContext.environments) {
+/**
+ * Builds an environment's stacks; `policyValidation` also runs cdk-nag and the Control Tower
+ * controls when the app synthesises (slow: only the tests of those findings ask for it).
+ */
+export function synthEnvironment(
+  name = 'dev',
+  environments = cdkContext.environments,
+  { policyValidation = false }: { policyValidation?: boolean } = {},
+) {
   const outdir = mkdtempSync(join(tmpdir(), 'spine-cdk-'));
   const app = new App({
     outdir,
     // The template is what is under test here; npm run synth bundles every Lambda for real.
     context: { ...cdkContext, environments, env: name, 'aws:cdk:bundling-stacks': [] },
   });
-  const built = buildSpine(app, compiledRegistry, name);
+  const built = buildSpine(app, compiledRegistry, name, { policyValidation });
   return {
     app,
     outdir,

@@ -1,7 +1,9 @@
 import { spawn } from 'node:child_process';
+import { PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbLineageStore } from '../../functions/lineage/dynamodb-store.ts';
-import type { LineageEntry } from '../../functions/lineage/model.ts';
+import type { HeldClaim, LineageEntry } from '../../functions/lineage/model.ts';
 import { LINEAGE_TABLE } from '../../functions/platform/tables.ts';
 import {
   ensureTable,
@@ -154,6 +156,209 @@ describe('ending claims with the trail', () => {
   });
 });
 
+describe('ending a claim with its outcome', () => {
+  const inMinutes = (minutes: number) => new Date(Date.now() + minutes * 60_000).toISOString();
+  const applied = (eventId: string): LineageEntry => ({
+    stage: 'applied',
+    at: new Date().toISOString(),
+    source: 'stripe',
+    eventId,
+  });
+  const sourced = (claim: HeldClaim): HeldClaim => ({ ...claim, source: 'stripe' });
+
+  it('writes the entity state once: the next claimant finds the claim ended on the outcome', async () => {
+    const claim = sourced(claimOf(T1, 'evt_ended', inMinutes(15)));
+    expect(await store.claimEntity('c', 'e7', claim, new Date().toISOString())).toEqual({
+      claimed: true,
+    });
+    const calls: string[] = [];
+    const client = localDynamoDbClient(dynamo.url);
+    client.middlewareStack.add(
+      (next, context) => (args) => {
+        calls.push(context.commandName as string);
+        return next(args);
+      },
+      { step: 'initialize', name: 'countCalls' },
+    );
+    await new DynamoDbLineageStore(client, TABLE).record(
+      [applied('evt_ended')],
+      [{ contractId: 'c', entityKey: 'e7', claim }],
+    );
+    // One write: the outcome, naming the claim it ends; the entity's state is not written again.
+    expect(calls).toEqual(['BatchWriteItemCommand']);
+    expect(await store.entityState('c', 'e7')).toMatchObject({ claimToken: claim.claimToken });
+    const newer = sourced(claimOf(T2, 'evt_after', inMinutes(15)));
+    expect(await store.claimEntity('c', 'e7', newer, new Date().toISOString())).toEqual({
+      claimed: true,
+    });
+    // The older event, late, is stale against the newer one.
+    expect(
+      await store.claimEntity('c', 'e7', sourced(claimOf(T1, 'evt_old', UNTIL)), NOW),
+    ).toMatchObject({ claimed: false, holder: { eventId: 'evt_after' } });
+  });
+
+  it('keeps a claim whose write may still land: an outcome without the release ends nothing', async () => {
+    const claim = sourced(claimOf(T1, 'evt_unsettled', inMinutes(15)));
+    await store.claimEntity('c', 'e8', claim, new Date().toISOString());
+    // Recorded without releasing: a write whose answer was lost may still commit in Odoo.
+    await store.record([applied('evt_unsettled')]);
+    expect(
+      await store.claimEntity(
+        'c',
+        'e8',
+        sourced(claimOf(T2, 'evt_waits', inMinutes(15))),
+        new Date().toISOString(),
+      ),
+    ).toMatchObject({ claimed: false, holder: { eventId: 'evt_unsettled' } });
+  });
+
+  it("does not let an earlier attempt's ended claim end a later attempt's", async () => {
+    const first = sourced(claimOf(T1, 'evt_retried', inMinutes(-1), 1));
+    await store.claimEntity('c', 'e9', first, inMinutes(-16));
+    // The first attempt lapsed; the retry holds the entity now, and is still writing.
+    const retry = sourced(claimOf(T1, 'evt_retried', inMinutes(15), 2));
+    expect(await store.claimEntity('c', 'e9', retry, new Date().toISOString())).toEqual({
+      claimed: true,
+    });
+    // The first attempt's outcome, late, names its own claim only.
+    await store.record(
+      [applied('evt_retried')],
+      [{ contractId: 'c', entityKey: 'e9', claim: first }],
+    );
+    expect(
+      await store.claimEntity(
+        'c',
+        'e9',
+        sourced(claimOf(T2, 'evt_newer', inMinutes(15))),
+        new Date().toISOString(),
+      ),
+    ).toMatchObject({ claimed: false, holder: { claimToken: retry.claimToken } });
+  });
+});
+
+describe('an event in as few items as its lookups allow', () => {
+  const at = '2025-02-03T10:00:01.000Z';
+  const base = {
+    source: 'stripe',
+    eventId: 'evt_merged',
+    eventType: 'payment_intent.succeeded',
+    contract: 'stripe.payment-intent@1.2.0',
+    flow: 'payments',
+    correlationId: 'corr-merged',
+    entityKey: 'pi_1',
+    occurredAt: '2025-02-03T09:59:00.000Z',
+  };
+  const trail: LineageEntry[] = [
+    { ...base, stage: 'received', at: '2025-02-03T10:00:00.000Z', redacted: { id: 'evt_merged' } },
+    { ...base, stage: 'queued', at: '2025-02-03T10:00:00.500Z' },
+    {
+      ...base,
+      stage: 'applied',
+      at,
+      model: 'account.payment',
+      recordId: 31,
+      externalId: 'spine.stripe_payment_pi_1',
+      outcome: 'created',
+      measure: 149,
+    },
+    { ...base, stage: 'posted', at, model: 'account.payment', recordId: 31, detail: 'posted' },
+    {
+      ...base,
+      stage: 'related',
+      at,
+      model: 'res.partner',
+      recordId: 4,
+      outcome: 'found',
+      detail: 'partner_id of account.payment 31',
+    },
+  ];
+  const items = async (pk: string) =>
+    (
+      await localDynamoDbClient(dynamo.url).send(
+        new QueryCommand({
+          TableName: TABLE,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': { S: pk } },
+        }),
+      )
+    ).Items ?? [];
+
+  it('keeps the arrival and the steps on the same record in the outcome item, and reads each stage back', async () => {
+    await store.record(trail);
+    const stored = await items('EVENT#stripe#evt_merged');
+    // The outcome (with the arrival and the posting), and the partner it refers to.
+    expect(stored.map((i) => i.stage?.S)).toEqual(['applied', 'related']);
+    expect(await store.byEvent('stripe', 'evt_merged')).toEqual(trail);
+    expect(await store.byCorrelation('corr-merged')).toEqual(trail);
+    expect((await store.byRecord('account.payment', 31)).map((e) => e.stage)).toEqual([
+      'applied',
+      'posted',
+    ]);
+    expect(await store.byRecord('res.partner', 4)).toEqual([trail[4]]);
+    expect(await store.appliedOn('stripe.payment-intent', '2025-02-03')).toEqual([trail[2]]);
+  });
+
+  it('keeps only outcomes in the correlation index, and sets every item to expire', async () => {
+    await store.record(trail.map((e) => ({ ...e, eventId: 'evt_sparse' })));
+    const stored = await items('EVENT#stripe#evt_sparse');
+    expect(stored.filter((i) => i.correlationId).map((i) => i.stage?.S)).toEqual(['applied']);
+    const now = Date.now() / 1000;
+    for (const item of stored)
+      expect(Number(item.expiresAt?.N)).toBeCloseTo(now + 400 * 86_400, -2);
+    const shortLived = new DynamoDbLineageStore(localDynamoDbClient(dynamo.url), TABLE, {
+      retentionDays: 30,
+    });
+    await shortLived.record([{ ...trail[2], eventId: 'evt_short' } as LineageEntry]);
+    const [short] = await items('EVENT#stripe#evt_short');
+    expect(Number(short?.expiresAt?.N)).toBeCloseTo(now + 30 * 86_400, -2);
+  });
+
+  it('reads items written one per stage, before this layout', async () => {
+    const client = localDynamoDbClient(dynamo.url);
+    const old = (entry: LineageEntry, seq: string, keys: Record<string, string> = {}) =>
+      client.send(
+        new PutItemCommand({
+          TableName: TABLE,
+          Item: marshall(
+            {
+              pk: `EVENT#${entry.source}#${entry.eventId}`,
+              sk: `${entry.at}#${seq}#${entry.stage}`,
+              ...entry,
+              ...keys,
+            },
+            { removeUndefinedValues: true },
+          ),
+        }),
+      );
+    const before = trail.map((e) => ({
+      ...e,
+      eventId: 'evt_old_layout',
+      correlationId: 'corr-old',
+    }));
+    const [received, queued, appliedEntry, posted, related] = before as [
+      LineageEntry,
+      LineageEntry,
+      LineageEntry,
+      LineageEntry,
+      LineageEntry,
+    ];
+    await old(received, 'arrival-1');
+    await old(queued, 'arrival-2');
+    await old(appliedEntry, '000001', {
+      recordKey: 'account.payment#31',
+      contractDay: 'stripe.payment-intent#2025-02-03',
+    });
+    await old(posted, '000002', { recordKey: 'account.payment#31' });
+    await old(related, '000003', { recordKey: 'res.partner#4' });
+    expect(await store.byEvent('stripe', 'evt_old_layout')).toEqual(before);
+    expect(await store.byCorrelation('corr-old')).toEqual(before);
+    expect(await store.byRecord('res.partner', 4)).toContainEqual(related);
+    expect(await store.appliedOn('stripe.payment-intent', '2025-02-03')).toContainEqual(
+      appliedEntry,
+    );
+  });
+});
+
 describe('arrivals', () => {
   it('are one entry each however often they are recorded (a retried batch, a replay)', async () => {
     const arrival = (stage: 'received' | 'queued', at: string): LineageEntry => ({
@@ -164,7 +369,8 @@ describe('arrivals', () => {
     });
     const first = [arrival('received', T1), arrival('queued', T2)];
     await store.record(first);
-    await store.record(first);
+    // Twice in one write too: a message delivered twice in one batch.
+    await store.record([...first, ...first]);
     // A second delivery of the same event is a second arrival.
     await store.record([arrival('received', LATER)]);
     expect((await store.byEvent('stripe', 'evt_twice')).map((e) => [e.stage, e.at])).toEqual([

@@ -132,4 +132,36 @@ describe('OdooGuard', () => {
     await expect(guard.run({ idempotent: true }, async () => 'back')).resolves.toBe('back');
     await expect(guard.run({ idempotent: true }, async () => 'still')).resolves.toBe('still');
   });
+
+  it('makes no retry that the invocation could not finish: the queue retries it later', async () => {
+    const { guard, sleeps, time } = fakeGuard({ baseDelayMs: 1000, maxDelayMs: 8000, retries: 4 });
+    let attempts = 0;
+    // 3.5 s left: retries after 0.5 s and 1 s fit; a third, after 2 s, would leave under a second.
+    await expect(
+      guard.run({ idempotent: true, endsAt: 3500 }, async () => {
+        attempts++;
+        throw lock();
+      }),
+    ).rejects.toBeInstanceOf(OdooLockError);
+    expect(sleeps).toEqual([500, 1000]);
+    expect(attempts).toBe(3);
+    expect(time()).toBe(1500);
+  });
+
+  it('tells how long its open circuit still refuses calls', async () => {
+    const { guard, advance } = fakeGuard({
+      breakerThreshold: 1,
+      breakerOpenMs: 30_000,
+      retries: 0,
+    });
+    expect(guard.pausedForMs()).toBe(0);
+    await expect(
+      guard.run({ idempotent: true }, async () => Promise.reject(lock())),
+    ).rejects.toBeInstanceOf(OdooLockError);
+    expect(guard.pausedForMs()).toBe(30_000);
+    advance(29_000);
+    expect(guard.pausedForMs()).toBe(1000);
+    advance(1000);
+    expect(guard.pausedForMs()).toBe(0);
+  });
 });

@@ -1,4 +1,5 @@
 import {
+  CreateSecretCommand,
   DescribeSecretCommand,
   GetSecretValueCommand,
   PutSecretValueCommand,
@@ -139,6 +140,28 @@ describe('rotating the Odoo credential', { timeout: 120_000 }, () => {
     expect(after.credential.apiKey).not.toBe(before.credential.apiKey);
     expect(await logsIn(emulator, after.credential.apiKey)).toBe(true);
     expect(await logsIn(emulator, before.credential.apiKey)).toBe(false);
+  });
+
+  it('rotates a secret the stack created without a credential through all four steps without failing, changing nothing, leaving no AWSPENDING', async () => {
+    const { secrets, runtime } = await setup(18);
+    const empty = 'spine/local/odoo-as-deployed';
+    await secrets.send(new CreateSecretCommand({ Name: empty, SecretString: '{}' }));
+    const failures: unknown[] = [];
+    runtime.secretsManager.events.on('rotation-failed', (failure) => failures.push(failure));
+    await secrets.send(
+      new RotateSecretCommand({
+        SecretId: empty,
+        RotationLambdaARN: 'spine-local-rotate-credentials',
+      }),
+    );
+    await runtime.secretsManager.rotationsSettled();
+    expect(failures).toEqual([]);
+    const stages = Object.values(
+      (await secrets.send(new DescribeSecretCommand({ SecretId: empty }))).VersionIdsToStages ?? {},
+    );
+    expect(stages).toEqual([['AWSCURRENT']]);
+    const value = await secrets.send(new GetSecretValueCommand({ SecretId: empty }));
+    expect(value.SecretString).toBe('{}');
   });
 
   it('leaves AWSCURRENT working when the new credential fails its test', async () => {

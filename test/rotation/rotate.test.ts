@@ -15,6 +15,7 @@ import {
 import { PendingCredentialRejected } from '../../functions/rotation/pending-credential-rejected.ts';
 import {
   type OdooCredential,
+  type RotationDependencies,
   type RotationStep,
   rotateOdooCredential,
   type SecretVersions,
@@ -27,6 +28,8 @@ const OLD_KEY = 'a'.repeat(40);
 class FakeOdoo {
   readonly keys = new Set<string>();
   readonly calls: string[] = [];
+  /** The URL of each connection made. */
+  readonly connections: string[] = [];
   /** The next N revocations lose their answer before reaching Odoo. */
   failRevokes = 0;
   /** The next N test reads fail after a successful login. */
@@ -46,6 +49,7 @@ class FakeOdoo {
   }
 
   connect = async (config: OdooClientConfig): Promise<OdooClient> => {
+    this.connections.push(config.url);
     const authenticate = () => {
       if (!this.logsIn(config.secret)) throw new OdooAccessDenied('Access Denied');
     };
@@ -144,19 +148,47 @@ class FakeVersions implements SecretVersions {
     this.moveStage('AWSCURRENT', token);
   }
 
+  async dropPending(_secretId: string, token: string) {
+    const version = this.versions.get(token);
+    if (version) version.stages = version.stages.filter((s) => s !== 'AWSPENDING');
+  }
+
+  /** What `put-secret-value` does: a new version, AWSCURRENT. */
+  store(versionId: string, value: OdooCredential): void {
+    this.versions.set(versionId, { value, stages: [] });
+    this.moveStage('AWSPREVIOUS', this.currentId() as string);
+    this.moveStage('AWSCURRENT', versionId);
+  }
+
+  pendingIds(): string[] {
+    return [...this.versions].filter(([, v]) => v.stages.includes('AWSPENDING')).map(([id]) => id);
+  }
+
   async randomPassword() {
     return `password-${++this.passwords}`;
   }
 }
 
-function setup(odoo: FakeOdoo, credential: Partial<OdooCredential>) {
-  const secrets = new FakeVersions({
-    url: 'https://odoo.example.com',
-    database: 'prod',
-    login: 'spine@example.com',
-    ...credential,
-  });
-  const deps = { secrets, connect: odoo.connect, log: () => {} };
+function setup(
+  odoo: FakeOdoo,
+  credential: Partial<OdooCredential>,
+  options: { stored?: OdooCredential; address?: RotationDependencies['odoo'] } = {},
+) {
+  const secrets = new FakeVersions(
+    options.stored ?? {
+      url: 'https://odoo.example.com',
+      database: 'prod',
+      login: 'spine@example.com',
+      ...credential,
+    },
+  );
+  const logged: string[] = [];
+  const deps: RotationDependencies = {
+    secrets,
+    connect: odoo.connect,
+    log: (message) => logged.push(message),
+    ...(options.address ? { odoo: options.address } : {}),
+  };
   const step = (Step: RotationStep, token: string) =>
     rotateOdooCredential({ Step, SecretId: SECRET, ClientRequestToken: token }, deps);
   const rotate = async (token: string) => {
@@ -164,8 +196,86 @@ function setup(odoo: FakeOdoo, credential: Partial<OdooCredential>) {
     for (const Step of ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const)
       await step(Step, token);
   };
-  return { secrets, step, rotate };
+  return { secrets, step, rotate, logged };
 }
+
+/** The secret as the stateful stack creates it: no credential until an operator stores one. */
+const AS_DEPLOYED = {} as OdooCredential;
+const ADDRESS = { url: 'https://erp.example.com', database: 'production' };
+
+describe('a secret that holds no credential yet (the first deploy)', () => {
+  it('passes the testSecret Secrets Manager runs when the schedule is created, without calling Odoo', async () => {
+    const odoo = new FakeOdoo(18, 'old-password');
+    const { secrets, step, logged } = setup(odoo, {}, { stored: AS_DEPLOYED, address: ADDRESS });
+    secrets.start('schedule-test');
+    await step('testSecret', 'schedule-test');
+    expect(odoo.connections).toEqual([]);
+    expect(logged).toEqual(['no Odoo credential stored yet: nothing to rotate']);
+  });
+
+  it('lets a scheduled rotation succeed changing nothing, and leaves no AWSPENDING to block the next', async () => {
+    const odoo = new FakeOdoo(18, 'old-password');
+    const { secrets, rotate } = setup(odoo, {}, { stored: AS_DEPLOYED, address: ADDRESS });
+    await rotate('t1');
+    expect(secrets.currentId()).toBe('v1');
+    expect(secrets.current()).toEqual({});
+    expect(secrets.pendingIds()).toEqual([]);
+    expect(odoo.connections).toEqual([]);
+  });
+
+  it('rotates the credential an operator stored since, at the configured Odoo', async () => {
+    const odoo = new FakeOdoo(18, 'stored-password');
+    const { secrets, rotate } = setup(odoo, {}, { stored: AS_DEPLOYED, address: ADDRESS });
+    await rotate('t1');
+    secrets.store('v2', { login: 'spine@example.com', password: 'stored-password' });
+    await rotate('t2');
+    expect(secrets.currentId()).toBe('t2');
+    expect(secrets.current()).toEqual({ login: 'spine@example.com', password: 'password-1' });
+    expect(odoo.password).toBe('password-1');
+    expect(new Set(odoo.connections)).toEqual(new Set([ADDRESS.url]));
+  });
+
+  it('finishes a rotation whose createSecret found nothing without touching a login stored meanwhile', async () => {
+    const odoo = new FakeOdoo(18, 'stored-password');
+    const { secrets, step } = setup(odoo, {}, { stored: AS_DEPLOYED, address: ADDRESS });
+    secrets.start('t1');
+    await step('createSecret', 't1');
+    secrets.store('v2', { login: 'spine@example.com', password: 'stored-password' });
+    for (const Step of ['setSecret', 'testSecret', 'finishSecret'] as const) await step(Step, 't1');
+    expect(secrets.currentId()).toBe('v2');
+    expect(secrets.pendingIds()).toEqual([]);
+    expect(odoo.password).toBe('stored-password');
+  });
+});
+
+describe('where the rotation finds Odoo', () => {
+  it('uses the configured address over the one a secret stored before still holds', async () => {
+    const odoo = new FakeOdoo(18, 'old-password');
+    const { rotate } = setup(odoo, { password: 'old-password' }, { address: ADDRESS });
+    await rotate('t1');
+    expect(new Set(odoo.connections)).toEqual(new Set([ADDRESS.url]));
+  });
+
+  it('uses the URL of a secret stored before when nothing is configured', async () => {
+    const odoo = new FakeOdoo(18, 'old-password');
+    const { rotate } = setup(odoo, { password: 'old-password' });
+    await rotate('t1');
+    expect(new Set(odoo.connections)).toEqual(new Set(['https://odoo.example.com']));
+  });
+
+  it('refuses, naming the setting, when neither the configuration nor the secret gives a URL', async () => {
+    const odoo = new FakeOdoo(18, 'old-password');
+    const { rotate, secrets } = setup(
+      odoo,
+      {},
+      { stored: { login: 'spine@example.com', password: 'old-password' } },
+    );
+    const error = await rotate('t1').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as Error).message).toMatch(/SPINE_ODOO_URL is unset/);
+    expect(secrets.currentId()).toBe('v1');
+  });
+});
 
 describe('choosing the rotation strategy from the secret and the Odoo version', () => {
   it('rotates the password on Odoo 18 even when the secret holds an API key too', async () => {

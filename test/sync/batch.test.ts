@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { DeadLetterReport, Envelope } from '../../functions/ingest/envelope.ts';
-import { OdooTransportError } from '../../functions/odoo/errors/index.ts';
+import { OdooCircuitOpen, OdooTransportError } from '../../functions/odoo/errors/index.ts';
 import type { ApplyOutcome } from '../../functions/sync/apply.ts';
 import {
   applyQueueBatch,
@@ -50,7 +50,7 @@ class Ledger implements DeliveryLedger {
 function run(
   records: QueuedRecord[],
   outcomeOf: (env: Envelope) => ApplyOutcome,
-  options: { maxReceiveCount?: number } = {},
+  options: { maxReceiveCount?: number; odooPausedForMs?: () => number } = {},
 ) {
   const lineage = new MemoryLineageStore();
   const letters: { envelope: Envelope; report: DeadLetterReport }[] = [];
@@ -71,6 +71,8 @@ function run(
     ...options,
     deadline: { at: new Date(Date.now() + 60_000), signal: new AbortController().signal },
     now: () => NOW,
+    // No jitter: the shortest wait of the schedule.
+    random: () => 1,
   });
   return { result, lineage, letters, applied };
 }
@@ -130,5 +132,72 @@ describe('a batch of a flow queue', () => {
     expect((await result).failed.sort()).toEqual(['m-evt_g1', 'm-evt_g2']);
     // One wave: the first record of each group together; the second of g never ran.
     expect(waves).toEqual([['evt_g1', 'evt_h1']]);
+  });
+
+  it('backs a retried record off by its receive count, so that the redrive limit outlasts an outage', async () => {
+    const transport = new OdooTransportError('Odoo answered HTTP 503', { status: 503 });
+    const { result } = run(
+      [1, 2, 3, 6, 12].map((count) => record(envelope(`evt_r${count}`), count)),
+      () => ({ kind: 'failed', retryable: true, error: transport }),
+      { maxReceiveCount: 20 },
+    );
+    // 30 s doubling per receive, at least 80 % of it, up to 15 minutes.
+    expect((await result).retryAfter).toEqual([
+      { messageId: 'm-evt_r1', seconds: 24 },
+      { messageId: 'm-evt_r2', seconds: 48 },
+      { messageId: 'm-evt_r3', seconds: 96 },
+      { messageId: 'm-evt_r6', seconds: 720 },
+      { messageId: 'm-evt_r12', seconds: 720 },
+    ]);
+  });
+
+  it('holds the whole batch back, untouched, while the Odoo circuit is open', async () => {
+    const {
+      result,
+      applied: waves,
+      lineage,
+    } = run([record(envelope('evt_p1')), record(envelope('evt_p2'), 4)], () => applied, {
+      odooPausedForMs: () => 90_000,
+    });
+    expect(await result).toEqual({
+      failed: ['m-evt_p1', 'm-evt_p2'],
+      // The circuit's pause where it is longer than the record's own backoff.
+      retryAfter: [
+        { messageId: 'm-evt_p1', seconds: 90 },
+        { messageId: 'm-evt_p2', seconds: 192 },
+      ],
+    });
+    expect(waves).toEqual([]);
+    expect(lineage.entries).toEqual([]);
+  });
+
+  it('dead-letters a record on its last receive with its reason, even while the circuit is open', async () => {
+    const { result, letters } = run(
+      [record(envelope('evt_held'), 2), record(envelope('evt_final'), 3)],
+      () => ({
+        kind: 'failed',
+        retryable: true,
+        error: new OdooCircuitOpen('http://odoo.test', 5, 90_000),
+      }),
+      { maxReceiveCount: 3, odooPausedForMs: () => 90_000 },
+    );
+    expect((await result).failed).toEqual(['m-evt_held']);
+    expect(letters.map((l) => [l.envelope.id, l.report.reason])).toEqual([
+      ['evt_final', 'odoo-circuit-open'],
+    ]);
+  });
+
+  it('sends the rest of a FIFO group back with the record that failed', async () => {
+    const first = envelope('evt_f1', 'cus_f');
+    const second = envelope('evt_f2', 'cus_f');
+    const { result } = run([record(first, 3, 'f'), record(second, 1, 'f')], () => ({
+      kind: 'failed',
+      retryable: true,
+      error: new Error('lock'),
+    }));
+    expect((await result).retryAfter).toEqual([
+      { messageId: 'm-evt_f1', seconds: 96 },
+      { messageId: 'm-evt_f2', seconds: 96 },
+    ]);
   });
 });
