@@ -24,7 +24,7 @@ import {
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { APIGatewayProxyEventV2, SQSEvent } from 'aws-lambda';
+import type { SQSEvent } from 'aws-lambda';
 import { IDEMPOTENCY_TABLE, LINEAGE_TABLE } from '../functions/platform/tables.ts';
 import { HANDLER_MEMORY_MB } from '../infra/constructs/spine-function.ts';
 import { replayDefinition } from '../infra/replay/definition.ts';
@@ -43,6 +43,7 @@ import {
 } from './cost-model.ts';
 import type { Benchmark, Measurement } from './harness.ts';
 import { startServicesThread } from './services.ts';
+import { webhookEvent } from './webhook-event.ts';
 
 /** Events per case: half payments, half new customers. */
 const EVENTS = 200;
@@ -173,37 +174,6 @@ async function invoke<T>(
   }
 }
 
-function httpEvent(source: string, body: string, headers: Record<string, string>) {
-  return {
-    version: '2.0',
-    routeKey: 'POST /webhooks/{source}',
-    rawPath: `/webhooks/${source}`,
-    rawQueryString: '',
-    headers,
-    pathParameters: { source },
-    requestContext: {
-      accountId: '000000000000',
-      apiId: 'bench',
-      domainName: '127.0.0.1',
-      domainPrefix: '127',
-      requestId: randomUUID(),
-      routeKey: 'POST /webhooks/{source}',
-      stage: '$default',
-      time: '',
-      timeEpoch: Date.now(),
-      http: {
-        method: 'POST',
-        path: `/webhooks/${source}`,
-        protocol: 'HTTP/1.1',
-        sourceIp: '127.0.0.1',
-        userAgent: 'bench',
-      },
-    },
-    body,
-    isBase64Encoded: false,
-  } as APIGatewayProxyEventV2;
-}
-
 /** The SQS event Lambda's event source mapping makes of received messages. */
 function sqsEvent(flow: FlowEndpoints, messages: readonly Message[]): SQSEvent {
   return {
@@ -299,7 +269,7 @@ export const costBenchmark: Benchmark = {
                 },
               };
         const body = JSON.stringify(event);
-        return httpEvent('stripe', body, {
+        return webhookEvent('stripe', body, {
           'content-type': 'application/json',
           ...signatureHeaders({ scheme: 'stripe', secret, body, url: '' }),
         });

@@ -4,7 +4,6 @@
  * - worker events/s end to end against the Odoo emulator, batches of 10 against one event per
  *   invocation (target ≥ 5× and ≥ 500 events/s), with DynamoDB and SQS calls per event.
  */
-import { randomUUID } from 'node:crypto';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
@@ -15,6 +14,7 @@ import { loadFixture } from '../test/support/fixtures.ts';
 import { contractNamed, queuedEnvelope, sqsRecordOf } from '../test/support/queued-events.ts';
 import type { Benchmark, Measurement } from './harness.ts';
 import { startServicesThread } from './services.ts';
+import { webhookEvent } from './webhook-event.ts';
 
 const RECEIVER_CALLS = 300;
 const WORKER_EVENTS = 300;
@@ -29,38 +29,6 @@ const percentile = (values: number[], p: number) =>
   [...values].sort((a, b) => a - b)[
     Math.min(values.length - 1, Math.floor((p / 100) * values.length))
   ] ?? 0;
-
-function httpEvent(body: string, headers: Record<string, string>): APIGatewayProxyEventV2 {
-  const now = Date.now();
-  return {
-    version: '2.0',
-    routeKey: 'POST /webhooks/{source}',
-    rawPath: '/webhooks/stripe',
-    rawQueryString: '',
-    headers,
-    pathParameters: { source: 'stripe' },
-    requestContext: {
-      accountId: '000000000000',
-      apiId: 'bench',
-      domainName: '127.0.0.1',
-      domainPrefix: '127',
-      requestId: randomUUID(),
-      routeKey: 'POST /webhooks/{source}',
-      stage: '$default',
-      time: '',
-      timeEpoch: now,
-      http: {
-        method: 'POST',
-        path: '/webhooks/stripe',
-        protocol: 'HTTP/1.1',
-        sourceIp: '127.0.0.1',
-        userAgent: 'bench',
-      },
-    },
-    body,
-    isBase64Encoded: false,
-  };
-}
 
 export const pipelineBenchmark: Benchmark = {
   name: 'Receiver and worker in-process, against the local runtime in its own thread (dynalite, local SQS, Odoo emulator 18)',
@@ -123,12 +91,15 @@ export const pipelineBenchmark: Benchmark = {
           ...signatureHeaders({ scheme: 'stripe', secret, body, url: '' }),
         };
         let started = performance.now();
-        const answer = await receiver(httpEvent(body, headers), lambdaContext('receiver', 30_000));
+        const answer = await receiver(
+          webhookEvent('stripe', body, headers),
+          lambdaContext('receiver', 30_000),
+        );
         const receiverMs = performance.now() - started;
         if (answer.statusCode !== 202)
           throw new Error(`receiver answered ${answer.statusCode}: ${answer.body}`);
         started = performance.now();
-        await bare(httpEvent(body, headers));
+        await bare(webhookEvent('stripe', body, headers));
         const bareMs = performance.now() - started;
         // The first calls warm caches and connections, as a warm Lambda would have them.
         if (i >= 20) {

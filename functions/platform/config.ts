@@ -37,8 +37,8 @@ export interface SpineConfig {
   /** Active X-Ray tracing: the Tracer captures the AWS clients (SPINE_TRACING=active). @default false */
   readonly tracing: boolean;
   /**
-   * The longest an Odoo call may take, in seconds; each attempt gets less when the invocation
-   * has less left. @default 30
+   * The longest an Odoo call may take, in seconds; the invocation's deadline cuts it shorter.
+   * @default 30
    */
   readonly odooTimeoutSeconds: number;
   /** How long Odoo is left alone once its circuit opens, in seconds. @default 30 */
