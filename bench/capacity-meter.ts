@@ -145,6 +145,15 @@ export class CapacityMeter {
     );
   }
 
+  /** Write units so far per kind of item, each named with its table (`lineage-table: ENTITY`). */
+  writesByKind(): Record<string, number> {
+    const kinds: Record<string, number> = {};
+    for (const [table, units] of Object.entries(this.units))
+      for (const [kind, n] of Object.entries(units.byKind))
+        kinds[`${table}: ${kind || 'item'}`] = n;
+    return kinds;
+  }
+
   totalReads(): number {
     return Object.values(this.units).reduce((sum, t) => sum + t.read, 0);
   }

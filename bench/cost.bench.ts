@@ -323,6 +323,7 @@ export const costBenchmark: Benchmark = {
         current = tally;
         const writes = meter.totalWrites();
         const reads = meter.totalReads();
+        const kinds = meter.writesByKind();
         for (let i = 0; i < EVENTS; i++) {
           tally.apiRequests++;
           const { result, invocation } = await invoke(
@@ -349,11 +350,18 @@ export const costBenchmark: Benchmark = {
             HANDLER_MEMORY_MB['worker.ts'] as number,
             profiled && batchSize === 10 ? workerProfile : undefined,
           );
+        if (meter.enabled)
+          for (const [kind, units] of Object.entries(meter.writesByKind())) {
+            const added = (units - (kinds[kind] ?? 0)) / EVENTS;
+            if (added > 0) writesByKind.set(`${batchSize}|${kind}`, added);
+          }
         return tally.perEvent(EVENTS, {
           write: meter.totalWrites() - writes,
           read: meter.totalReads() - reads,
         });
       };
+      /** Per case (its batch size) and kind of item, the write units per event. */
+      const writesByKind = new Map<string, number>();
       /** The calls counted with the meter on; the time taken, in a second run, with it off. */
       const spine = async (tag: string, batchSize: number): Promise<CountsPerEvent> => {
         meter.enabled = true;
@@ -446,7 +454,7 @@ export const costBenchmark: Benchmark = {
           ['log bytes', 'logBytes', 'bytes'],
           ['X-Ray traces (tracing off)', 'traces', 'traces'],
         ];
-        for (const [metric, key, unit] of perEvent)
+        for (const [metric, key, unit] of perEvent) {
           results.push({
             metric: `  per event: ${metric}`,
             case: label,
@@ -458,6 +466,19 @@ export const costBenchmark: Benchmark = {
               ? { target: '≤ 6', met: counts[key] <= 6 }
               : {}),
           });
+          // Where the write units go: each kind of item, with the index entries it makes.
+          if (key === 'dynamodbWriteUnits')
+            for (const [caseAndKind, units] of writesByKind) {
+              const [size, kind] = caseAndKind.split('|');
+              if (Number(size) === (high ? 10 : 1))
+                results.push({
+                  metric: `    write units: ${kindLabel(kind as string)}`,
+                  case: label,
+                  value: units,
+                  unit: 'WRU',
+                });
+            }
+        }
       }
 
       // Traced, each invocation Lambda samples would be a trace (5 % past the first each second).
@@ -516,6 +537,20 @@ export const costBenchmark: Benchmark = {
     }
   },
 };
+
+/** What a kind of item the meter counted is, for a reader of the bench. */
+function kindLabel(kind: string): string {
+  const [table = '', item = ''] = kind.split(': ');
+  if (table.endsWith('idempotency'))
+    return 'idempotency records (Powertools: in progress, then done)';
+  const labels: Record<string, string> = {
+    ENTITY: 'stale-guard claims (one conditional put per event)',
+    NATURALKEY: 'natural-key locks (taken and ended, per record created by a natural key)',
+    applied: 'applied outcomes (the item and its byRecord, byCorrelation, byContractDay entries)',
+    related: 'records an event created or linked (the item and its byRecord entry)',
+  };
+  return labels[item] ?? `lineage ${item} items`;
+}
 
 /** Dead letters replayed by the state machine CDK deploys, its transitions counted. */
 async function replayCost(

@@ -8,7 +8,7 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { receiveWebhook } from '../ingest/receive.ts';
 import { getContainer } from '../platform/container.ts';
-import { createLogger, logPort, publishMetric } from '../platform/powertools.ts';
+import { createLogger, flushMetrics, logPort, publishMetric } from '../platform/powertools.ts';
 import { redactionKey } from '../platform/secrets.ts';
 
 const logger = createLogger();
@@ -78,6 +78,9 @@ export const handler = middy(
         error: 'internal-error',
         detail: 'Spine failed to handle this delivery; retry later',
       });
+    } finally {
+      // The delivery's metrics, one line per dimension set (see publishMetric).
+      flushMetrics();
     }
   },
 ).use(injectLambdaContext(logger, { resetKeys: true }));

@@ -6,7 +6,7 @@
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { getContainer } from '../platform/container.ts';
-import { createLogger, publishMetric } from '../platform/powertools.ts';
+import { createLogger, flushMetrics, publishMetric } from '../platform/powertools.ts';
 import { redactionKey } from '../platform/secrets.ts';
 import { FINANCE_METRICS, financeDataPoints } from '../reconcile/finance-metrics.ts';
 import { fieldFingerprint } from '../reconcile/fingerprint.ts';
@@ -21,6 +21,18 @@ const logger = createLogger();
 export async function handler(
   event: { days?: string[]; contracts?: string[] } = {},
 ): Promise<ReconcileReport[]> {
+  try {
+    return await reconcileDays(event);
+  } finally {
+    // The run's metrics, one line per dimension set (see publishMetric).
+    flushMetrics();
+  }
+}
+
+async function reconcileDays(event: {
+  days?: string[];
+  contracts?: string[];
+}): Promise<ReconcileReport[]> {
   // A wrong day is refused before anything runs, rather than reported as a clean day.
   for (const day of event.days ?? []) assertReconcileDay(day);
   const container = getContainer();

@@ -13,7 +13,7 @@ import { queuedEntry, receivedEntry } from '../ingest/arrival.ts';
 import { odooPausedForMs } from '../odoo/guard.ts';
 import { getContainer } from '../platform/container.ts';
 import { IdempotencyDeliveryLedger } from '../platform/delivery-ledger.ts';
-import { createLogger, logPort, publishMetric } from '../platform/powertools.ts';
+import { createLogger, flushMetrics, logPort, publishMetric } from '../platform/powertools.ts';
 import { redactionKey } from '../platform/secrets.ts';
 import { fieldFingerprint } from '../reconcile/fingerprint.ts';
 import { contractOf, type Deadline } from '../sync/apply.ts';
@@ -32,6 +32,15 @@ function deadlineOf(context: Context): Deadline {
 }
 
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
+  try {
+    return await applyBatch(event, context);
+  } finally {
+    // The metrics of the whole batch, one line per dimension set (see publishMetric).
+    flushMetrics();
+  }
+}
+
+async function applyBatch(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
   const container = getContainer();
   logger.addContext(context);
   ledger ??= new IdempotencyDeliveryLedger(

@@ -5,8 +5,11 @@
  * - an event's trail under `EVENT#<source>#<id>`: one item per outcome (applied, skipped, failed,
  *   dead-lettered, ...), which also carries what the same write recorded of the event: its
  *   arrival (received, queued) and its steps on the same Odoo record (posted, confirmed, ...);
- * - an entry about another record (a partner an order refers to, a product it created) is a
- *   small item of its own, so that the record's timeline finds it;
+ * - an entry about another record that the event created or linked (a product an order created)
+ *   is a small item of its own, so that the record's timeline finds it; a record it only found
+ *   rides on the outcome;
+ * - an applied outcome keeps the event's arrival times, not its redacted view (every other
+ *   outcome keeps that too);
  * - the indexes are sparse: `correlationId` only on outcomes (a lookup then reads each event's
  *   whole trail), `recordKey` on items naming a record, `contractDay` on applied outcomes;
  * - each item expires `retentionDays` after it was written (TTL attribute `expiresAt`).
@@ -106,6 +109,21 @@ const eventKeyOf = (source: string, eventId: string) => `EVENT#${source}#${event
 const onRecordOf = (entry: LineageEntry, outcome: LineageEntry) =>
   entry.model === outcome.model && entry.recordId === outcome.recordId;
 
+/**
+ * A record the event only found (the partner a payment names) rides on the outcome too: the
+ * event's trail shows it, but the found record's timeline does not, since nothing changed it.
+ * Its own item and index entry would cost two write units on most events of a ledger.
+ */
+const foundOnly = (entry: LineageEntry) => entry.stage === 'related' && entry.outcome === 'found';
+
+/**
+ * The redacted view of what arrived is kept for every outcome a person has to look into (failed,
+ * quarantined, skipped, dead-lettered, ...), not for an applied one: there, the vendor figures
+ * and the fingerprints of what was written are what reconciliation compares, the values live in
+ * Odoo, and the view would double the item's write units (its size passes 1 KB).
+ */
+const keepsRedactedView = (outcome: LineageEntry) => outcome.stage !== 'applied';
+
 export class DynamoDbLineageStore implements LineageStore {
   private readonly documents: DynamoDBDocumentClient;
   private readonly retentionSeconds: number;
@@ -181,12 +199,13 @@ export class DynamoDbLineageStore implements LineageStore {
       }
       if (entry.stage === 'received' && outcome.stage !== 'received' && !arrival.receivedAt) {
         arrival.receivedAt = entry.at;
-        if (entry.redacted !== undefined) arrival.redacted = entry.redacted;
+        if (entry.redacted !== undefined && keepsRedactedView(outcome))
+          arrival.redacted = entry.redacted;
       } else if (entry.stage === 'queued' && !arrival.queuedAt) arrival.queuedAt = entry.at;
       else if (
         !OUTCOMES.has(entry.stage) &&
         !ARRIVAL_ORDER[entry.stage] &&
-        onRecordOf(entry, outcome)
+        (onRecordOf(entry, outcome) || foundOnly(entry))
       )
         steps.push(stepOf(entry, outcome));
       else others.push(entry);

@@ -63,7 +63,10 @@ export interface LineageEntry {
     readonly message: string;
     readonly retryable?: boolean;
   };
-  /** The redacted view of the event (no raw personal data), for `received` and `quarantined`. */
+  /**
+   * The redacted view of the event (no raw personal data), for `received` and `quarantined`. The
+   * DynamoDB store keeps it with every outcome but `applied` (functions/lineage/dynamodb-store.ts).
+   */
   readonly redacted?: unknown;
   readonly detail?: string;
 }

@@ -33,7 +33,8 @@ export interface ReconcileDifference {
 /**
  * A field whose value in Odoo is not the one the entity's newest applied event wrote: a stale
  * overwrite, or a change made in Odoo since (by a person: drift). The values are never given,
- * since they may be personal; the event id leads to the event's redacted view in lineage.
+ * since they may be personal; the event id leads to the event's trail in lineage (the vendor's
+ * figures, and which fields it wrote), and the vendor holds the event itself.
  */
 export interface ValueDifference {
   readonly externalId: string;

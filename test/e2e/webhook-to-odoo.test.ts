@@ -208,11 +208,11 @@ describe('a webhook becomes exactly one correct change in Odoo, on the local run
       amount_residual: 0,
     });
 
-    // An event's timeline: received (the redacted view only), queued, then applied.
+    // An event's timeline: received, queued, then applied. An applied event keeps its arrival's
+    // times, not the redacted view (which an outcome to look into keeps: the quarantine below).
     const trail = await lineage.byEvent('stripe', 'evt_1QkZ7sLkdIwHu7ix4n5nGBQX');
     expect(trail.map((e) => e.stage)).toEqual(['received', 'queued', 'applied']);
-    expect(trail[0]?.redacted).toMatchObject({ data: { object: { id: 'cus_RdrHvYMPzaRkCn' } } });
-    expect(JSON.stringify(trail[0]?.redacted)).toMatch(/hmac:/);
+    expect(trail[0]?.redacted).toBeUndefined();
     expect(new Set(trail.map((e) => e.correlationId)).size).toBe(1);
   });
 
@@ -359,7 +359,7 @@ describe('a webhook becomes exactly one correct change in Odoo, on the local run
     expect(trail.map((e) => e.stage)).toEqual(['received', 'quarantined']);
   });
 
-  it('shows every event that touched a partner, by Odoo record, and the order that refers to it', async () => {
+  it('shows every event that touched a partner, by Odoo record, and the partner an order found in its trail', async () => {
     const [bob] = read('res.partner', [['email', '=ilike', 'bob.norman@example.com']], ['id']);
     const trail = await lineage.byRecord('res.partner', bob?.id as number);
     const sources = new Set(trail.map((e) => e.source));
@@ -367,17 +367,18 @@ describe('a webhook becomes exactly one correct change in Odoo, on the local run
     expect(trail.filter((e) => e.stage === 'applied').map((e) => e.eventId)).toEqual(
       expect.arrayContaining(['b54557e4-bdd9-4b37-8a5f-bf7d70bcd043', '3876125541']),
     );
+    // An order that only found Bob changed nothing of his: his timeline does not list it, the
+    // order's trail does.
+    expect(trail.map((e) => e.eventId)).not.toContain('6a1b8f0d-3c2e-4e5f-9a7b-8c6d5e4f3a21');
     const [order] = read('sale.order', [['client_order_ref', '=', '#1001']], ['id']);
-    // Bob's other order (#1003, cancelled) refers to him too.
-    expect(trail.filter((e) => e.stage === 'related')).toEqual(
-      expect.arrayContaining([
-        expect.objectContaining({
-          eventId: '6a1b8f0d-3c2e-4e5f-9a7b-8c6d5e4f3a21',
-          eventType: 'orders/create',
-          detail: `partner_id of sale.order ${order?.id}`,
-        }),
-      ]),
-    );
+    const orderTrail = await lineage.byEvent('shopify', '6a1b8f0d-3c2e-4e5f-9a7b-8c6d5e4f3a21');
+    expect(orderTrail.filter((e) => e.stage === 'related' && e.model === 'res.partner')).toEqual([
+      expect.objectContaining({
+        recordId: bob?.id,
+        outcome: 'found',
+        detail: `partner_id of sale.order ${order?.id}`,
+      }),
+    ]);
     // The products the order created have a timeline too.
     const [product] = read('product.product', [['default_code', '=', 'IPOD2008GREEN']], ['id']);
     // Created by the order's first delivery; an attempt retried (the buyer's e-mail held by his

@@ -283,19 +283,58 @@ describe('an event in as few items as its lookups allow', () => {
       )
     ).Items ?? [];
 
-  it('keeps the arrival and the steps on the same record in the outcome item, and reads each stage back', async () => {
+  it('keeps the arrival, the steps on the same record and the records it only found in the outcome item', async () => {
     await store.record(trail);
     const stored = await items('EVENT#stripe#evt_merged');
-    // The outcome (with the arrival and the posting), and the partner it refers to.
-    expect(stored.map((i) => i.stage?.S)).toEqual(['applied', 'related']);
-    expect(await store.byEvent('stripe', 'evt_merged')).toEqual(trail);
-    expect(await store.byCorrelation('corr-merged')).toEqual(trail);
+    // One item: the outcome, with the arrival, the posting and the partner it found.
+    expect(stored.map((i) => i.stage?.S)).toEqual(['applied']);
+    // An applied event keeps its arrival's times, not its redacted view (every other outcome does).
+    const { redacted: _view, ...received } = trail[0] as LineageEntry;
+    const kept = [received, ...trail.slice(1)];
+    expect(await store.byEvent('stripe', 'evt_merged')).toEqual(kept);
+    expect(await store.byCorrelation('corr-merged')).toEqual(kept);
     expect((await store.byRecord('account.payment', 31)).map((e) => e.stage)).toEqual([
       'applied',
       'posted',
     ]);
-    expect(await store.byRecord('res.partner', 4)).toEqual([trail[4]]);
+    // Nothing changed the partner: its timeline does not list every payment that names it.
+    expect(await store.byRecord('res.partner', 4)).toEqual([]);
     expect(await store.appliedOn('stripe.payment-intent', '2025-02-03')).toEqual([trail[2]]);
+  });
+
+  it('gives a record the event created or linked an item of its own, in that record timeline', async () => {
+    const created = trail.map((e) =>
+      e.stage === 'related'
+        ? { ...e, eventId: 'evt_linked', outcome: 'linked' }
+        : { ...e, eventId: 'evt_linked' },
+    );
+    await store.record(created);
+    const stored = await items('EVENT#stripe#evt_linked');
+    expect(stored.map((i) => i.stage?.S)).toEqual(['applied', 'related']);
+    expect(await store.byRecord('res.partner', 4)).toEqual([created[4]]);
+    expect(await store.byEvent('stripe', 'evt_linked')).toHaveLength(5);
+  });
+
+  it('keeps the redacted view with an outcome a person has to look into', async () => {
+    const failed: LineageEntry[] = [
+      {
+        ...base,
+        eventId: 'evt_failed',
+        stage: 'received',
+        at: '2025-02-03T10:00:00.000Z',
+        redacted: { id: 'evt_failed' },
+      },
+      { ...base, eventId: 'evt_failed', stage: 'queued', at: '2025-02-03T10:00:00.500Z' },
+      {
+        ...base,
+        eventId: 'evt_failed',
+        stage: 'failed',
+        at,
+        error: { code: 'odoo-validation', message: 'journal missing', retryable: false },
+      },
+    ];
+    await store.record(failed);
+    expect(await store.byEvent('stripe', 'evt_failed')).toEqual(failed);
   });
 
   it('keeps only outcomes in the correlation index, and sets every item to expire', async () => {
