@@ -25,6 +25,7 @@ import {
   odooSecretName,
   parkingQueueName,
   redactionKeySecretName,
+  sourceCredentialName,
   webhookSecretName,
 } from '../functions/platform/names.ts';
 import { IDEMPOTENCY_TABLE, LINEAGE_TABLE } from '../functions/platform/tables.ts';
@@ -57,6 +58,8 @@ import {
 } from './secrets-manager.ts';
 import { type LocalSqs, startLocalSqs } from './sqs/server.ts';
 import { queueArn } from './sqs/store.ts';
+import { type HubSpotEmulator, startHubSpotEmulator } from './vendors/hubspot.ts';
+import { type StripeEmulator, startStripeEmulator } from './vendors/stripe.ts';
 
 export const STAGE = 'local';
 
@@ -97,6 +100,9 @@ export interface LocalRuntimeOptions {
     readonly apiKey?: string;
   };
   readonly odooVersion?: 16 | 17 | 18 | 19;
+  /** Ports of the vendor API emulators enrichment reads from (HubSpot CRM, Stripe). @default free ports */
+  readonly hubspotPort?: number;
+  readonly stripePort?: number;
   /**
    * The records the crosswalks name (taxes, journals, pricelists, service products), made in
    * the emulated Odoo as a configured company holds them; omitted, it stays a fresh database.
@@ -170,6 +176,13 @@ export interface LocalRuntime {
   readonly sqs: LocalSqs;
   readonly secretsManager: LocalSecretsManager;
   readonly odooEmulator?: OdooEmulator;
+  /** The vendors' APIs as enrichment reads them: their emulators, with the credential stored for each. */
+  readonly vendorApis: {
+    readonly hubspot: HubSpotEmulator;
+    readonly stripe: StripeEmulator;
+    /** The token stored in `spine/<stage>/sources/<source>` and accepted by the emulator. */
+    readonly tokens: Readonly<Record<'hubspot' | 'stripe', string>>;
+  };
   health(): Record<string, unknown>;
   stop(): Promise<void>;
 }
@@ -341,6 +354,27 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     }
     const odoo = options.odoo ?? emulatedOdooCredential(odooEmulator as OdooEmulator);
 
+    // The vendors' APIs that enrichment reads thin events' objects from, each with a token of its
+    // own, stored below where a deployment stores the real one.
+    const vendorTokens = {
+      hubspot: `pat-local-${randomBytes(12).toString('hex')}`,
+      stripe: `rk_test_local${randomBytes(12).toString('hex')}`,
+    };
+    const hubspot = await listen(
+      'HubSpot API emulator',
+      'SPINE_HUBSPOT_PORT',
+      options.hubspotPort,
+      () => startHubSpotEmulator({ token: vendorTokens.hubspot, port: options.hubspotPort }),
+    );
+    stops.push(() => hubspot.stop());
+    const stripe = await listen(
+      'Stripe API emulator',
+      'SPINE_STRIPE_PORT',
+      options.stripePort,
+      () => startStripeEmulator({ token: vendorTokens.stripe, port: options.stripePort }),
+    );
+    stops.push(() => stripe.stop());
+
     // The AWS SDK reads these, so the unchanged handler code talks to the local endpoints.
     Object.assign(process.env, {
       AWS_REGION: 'us-east-1',
@@ -428,6 +462,15 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       );
       webhookSecrets[source.system] = (JSON.parse(stored) as { current: string }).current;
     }
+    // The emulators start with fresh tokens: the stored ones are replaced with them.
+    for (const [source, token] of Object.entries(vendorTokens)) {
+      const name = sourceCredentialName(STAGE, source);
+      const stored = await ensureSecret(name, () => JSON.stringify({ token }));
+      if ((JSON.parse(stored) as { token?: string }).token !== token)
+        await secretsClient.send(
+          new PutSecretValueCommand({ SecretId: name, SecretString: JSON.stringify({ token }) }),
+        );
+    }
     await ensureSecret(redactionKeySecretName(STAGE), () =>
       JSON.stringify({ key: randomBytes(32).toString('base64') }),
     );
@@ -468,6 +511,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       SPINE_ODOO_DATABASE: odoo.database,
       SPINE_REDACTION_SECRET: redactionKeySecretName(STAGE),
       SPINE_WEBHOOK_SECRET_PREFIX: `spine/${STAGE}/webhooks/`,
+      SPINE_HUBSPOT_API_URL: hubspot.url,
+      SPINE_STRIPE_API_URL: stripe.url,
       // So the worker knows a record's last receive without asking its queue on every batch.
       SPINE_MAX_RECEIVE_COUNT: String(clock.maxReceiveCount),
       SPINE_ODOO_REQUEST_LIMIT_SECONDS: String(clock.odooRequestLimitSeconds),
@@ -574,6 +619,18 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         emulated: Boolean(odooEmulator),
         ...(odooEmulator ? { version: odooEmulator.version } : {}),
       },
+      vendorApis: {
+        hubspot: {
+          url: hubspot.url,
+          emulated: true,
+          credential: sourceCredentialName(STAGE, 'hubspot'),
+        },
+        stripe: {
+          url: stripe.url,
+          emulated: true,
+          credential: sourceCredentialName(STAGE, 'stripe'),
+        },
+      },
       worker: {
         timeoutSeconds: clock.workerTimeoutSeconds,
         visibilityTimeoutSeconds: clock.visibilityTimeoutSeconds,
@@ -630,6 +687,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       sqs,
       secretsManager,
       ...(odooEmulator ? { odooEmulator } : {}),
+      vendorApis: { hubspot, stripe, tokens: vendorTokens },
       health,
       stop,
     };

@@ -221,6 +221,10 @@ export function describeRuntime(runtime: LocalRuntime): string[] {
       `${runtime.odoo.url}  db ${runtime.odoo.database}, login ${runtime.odoo.login}${runtime.odoo.emulated ? `, emulated Odoo ${runtime.odoo.version}` : ''}`,
     ],
     [
+      'vendor APIs',
+      `HubSpot ${runtime.vendorApis.hubspot.url}, Stripe ${runtime.vendorApis.stripe.url} (emulated, for enriching thin events; tokens in spine/local/sources/*)`,
+    ],
+    [
       'workers',
       `timeout ${runtime.clock.workerTimeoutSeconds} s, visibility timeout ${runtime.clock.visibilityTimeoutSeconds} s, DLQ after ${runtime.clock.maxReceiveCount} receives, Odoo request limit ${runtime.clock.odooRequestLimitSeconds} s`,
     ],
@@ -314,6 +318,8 @@ keeps failing reaches the DLQ within a minute or two rather than an hour.`,
           9326,
         ),
         odooPort: readPort(process.env.SPINE_ODOO_PORT, 'SPINE_ODOO_PORT', 8069),
+        hubspotPort: readPort(process.env.SPINE_HUBSPOT_PORT, 'SPINE_HUBSPOT_PORT', 4010),
+        stripePort: readPort(process.env.SPINE_STRIPE_PORT, 'SPINE_STRIPE_PORT', 12111),
       };
       const [{ startLocalRuntime, workerClock }, { handlerModule }, { loadContractRegistry }] =
         await Promise.all([

@@ -50,7 +50,8 @@ export function buildContracts(
     'registry.ts': `${banner}import type { CompiledRegistry } from '../model.ts';\n\nexport const compiledRegistry: CompiledRegistry = ${JSON.stringify(registry, null, 2)};\n`,
     'validators.js': `${banner}${validatorsSource}`,
     'validators.d.ts': `${banner}import type { PrecompiledValidator } from '../model.ts';\n\n${registry.contracts
-      .map((c) => `export declare const ${c.validator}: PrecompiledValidator;`)
+      .flatMap((c) => [c.validator, ...(c.enrich ? [c.enrich.validator] : [])])
+      .map((name) => `export declare const ${name}: PrecompiledValidator;`)
       .join('\n')}\n`,
   };
   const written = Object.entries(files)

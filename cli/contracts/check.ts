@@ -3,6 +3,7 @@
  * ref and refuses a breaking change that is not a new major version.
  */
 import { type ContractYaml, parseContractPath } from './contract-file.ts';
+import { enrichChanges, enrichSchemaChanges } from './enrich-compat.ts';
 import type { Finding } from './findings.ts';
 import { hasErrors } from './findings.ts';
 import { lintContracts } from './lint.ts';
@@ -16,7 +17,10 @@ export interface ContractChange {
   readonly file: string;
   /** `stripe.customer@1.2.0` (the version in the working tree). */
   readonly contract: string;
-  /** A JSON path into the event, or a contract key such as `target.externalId`. */
+  /**
+   * A JSON path into the event, into the fetched object (`$contact.properties.email`), or a
+   * contract key such as `target.externalId`.
+   */
   readonly path: string;
   readonly kind: string;
   readonly old: string;
@@ -214,7 +218,11 @@ export function checkContracts(base: ContractSources, head: ContractSources): Co
         STRICTNESS[old.compatibility ?? 'backward']
           ? contract.compatibility
           : old.compatibility;
-      for (const change of diffSchemas(old.schema, contract.schema)) {
+      // The fetched object's schema is judged as the event's is.
+      for (const change of [
+        ...diffSchemas(old.schema, contract.schema),
+        ...enrichSchemaChanges(old, contract),
+      ]) {
         const { breaksBackward: _b, breaksForward: _f, ...rest } = change;
         if (breaks(change, mode)) {
           push('break', doc.file, label, {
@@ -228,7 +236,10 @@ export function checkContracts(base: ContractSources, head: ContractSources): Co
           push('warning', doc.file, label, rest);
         }
       }
-      for (const { breaking, ...rest } of targetChanges(old, contract)) {
+      for (const { breaking, ...rest } of [
+        ...targetChanges(old, contract),
+        ...enrichChanges(old, contract),
+      ]) {
         push(
           breaking ? 'break' : 'warning',
           doc.file,
@@ -270,10 +281,14 @@ export function checkContracts(base: ContractSources, head: ContractSources): Co
       .sort((a, b) => compareVersions(b.contract.version, a.contract.version))[0];
     if (previous) {
       compared++;
-      const schemaBreaks = diffSchemas(previous.contract.schema, contract.schema).filter((c) =>
-        breaks(c, contract.compatibility),
-      );
-      const otherBreaks = targetChanges(previous.contract, contract).filter((c) => c.breaking);
+      const schemaBreaks = [
+        ...diffSchemas(previous.contract.schema, contract.schema),
+        ...enrichSchemaChanges(previous.contract, contract),
+      ].filter((c) => breaks(c, contract.compatibility));
+      const otherBreaks = [
+        ...targetChanges(previous.contract, contract),
+        ...enrichChanges(previous.contract, contract),
+      ].filter((c) => c.breaking);
       if (schemaBreaks.length === 0 && otherBreaks.length === 0) {
         push('warning', doc.file, label, {
           path: 'version',

@@ -7,6 +7,7 @@ import standaloneCode from 'ajv/dist/standalone/index.js';
 import type {
   CompiledContract,
   CompiledCrosswalk,
+  CompiledEnrichment,
   CompiledFlow,
   CompiledLifecycleStep,
   CompiledRegistry,
@@ -17,6 +18,7 @@ import { createAjv } from './ajv.ts';
 import {
   type ContractYaml,
   durationSeconds,
+  type EnrichYaml,
   type FlowsYaml,
   type LifecycleStepYaml,
   type LocatorYaml,
@@ -28,7 +30,7 @@ import type { SourceDocument } from './source-document.ts';
 
 export interface CompiledOutput {
   readonly registry: CompiledRegistry;
-  /** ESM source of the validators module: one export per contract major. */
+  /** ESM source of the validators module: one export per contract major, and per enrichment. */
   readonly validatorsSource: string;
 }
 
@@ -91,6 +93,24 @@ export function validatorName(contract: ContractYaml): string {
   return `${contract.id.replace(/[^A-Za-z0-9]+/g, '_')}_v${contract.version.split('.')[0]}`;
 }
 
+/** The export name of the validator of a contract's fetched object: `hubspot_contact_creation_v1_enrich`. */
+export function enrichValidatorName(contract: ContractYaml): string {
+  return `${validatorName(contract)}_enrich`;
+}
+
+/** A lint-checked enrichment as the worker runs it; lint has checked the object is a known kind. */
+function compileEnrichment(contract: ContractYaml, enrich: EnrichYaml): CompiledEnrichment {
+  return {
+    object: enrich.object as CompiledEnrichment['object'],
+    id: { path: enrich.id.path },
+    properties: enrich.properties ?? [],
+    expand: enrich.expand ?? [],
+    as: enrich.as,
+    shape: shapeOf(enrich.schema, enrich.schema),
+    validator: enrichValidatorName(contract),
+  };
+}
+
 export function compileCrosswalk({ crosswalk, doc }: CheckedCrosswalk): CompiledCrosswalk {
   return {
     name: crosswalk.crosswalk,
@@ -140,6 +160,7 @@ function compileContract(
       thin: c.source.thin ?? false,
     },
     shape: shapeOf(c.schema, c.schema),
+    ...(c.enrich ? { enrich: compileEnrichment(c, c.enrich) } : {}),
     target: {
       model: c.target.model,
       externalId: c.target.externalId,
@@ -237,6 +258,11 @@ export function compileRegistry(
     const id = `spine:contract/${checked.contract.id}/v${checked.contract.version.split('.')[0]}`;
     ajv.addSchema({ ...checked.contract.schema, $id: id });
     exports[name] = id;
+    const enrich = checked.contract.enrich;
+    if (enrich) {
+      ajv.addSchema({ ...enrich.schema, $id: `${id}/enrich` });
+      exports[enrichValidatorName(checked.contract)] = `${id}/enrich`;
+    }
   }
   const validatorsSource = asPureEsm(standaloneCode.default(ajv, exports));
 

@@ -23,6 +23,7 @@ export interface ContractYaml {
     thin?: boolean;
   };
   schema: JsonSchema;
+  enrich?: EnrichYaml;
   target: {
     model: string;
     externalId: string;
@@ -42,6 +43,17 @@ export interface ContractYaml {
     state?: { field: string; expect: (string | boolean)[]; when?: string };
   };
   quality: { freshness: string };
+}
+
+/** The vendor object a thin event is enriched with; which keys suit which vendor is the lint's to say. */
+export interface EnrichYaml {
+  /** `<source>.<object>`, e.g. `hubspot.contact`. */
+  object: string;
+  id: { path: string };
+  properties?: string[];
+  expand?: string[];
+  as: string;
+  schema: JsonSchema;
 }
 
 /** One lifecycle step as written; which keys belong to which step is the lint's to say. */

@@ -32,6 +32,7 @@ import { personalDataKind } from './personal-data.ts';
 import { crosswalkNameOf } from './reference-file.ts';
 import { type CheckedCrosswalk, lintReferenceData } from './reference-lint.ts';
 import { type ReferenceUse, referenceUses } from './reference-usage.ts';
+import { CONTRACT_RULES, ENRICH_SCHEMA_RULES, ruleInput } from './rules/index.ts';
 import type { KeyPath, SourceDocument } from './source-document.ts';
 
 export interface CheckedContract {
@@ -294,103 +295,33 @@ function lintContract(
     );
   }
 
-  // The event schema itself.
+  // The event schema itself, and the enriched object's.
   const schema = contract.schema;
-  let schemaUsable = true;
-  forEachSchemaNode(schema, ['schema'], (node, keyPath) => {
-    for (const key of Object.keys(node)) {
-      if (!SCHEMA_KEYWORDS.has(key)) {
-        schemaUsable = false;
-        const suggestion = closest(key, SCHEMA_KEYWORDS);
-        report(
-          'error',
-          'schema-keyword',
-          [...keyPath, key],
-          `"${key}" is not a JSON Schema 2020-12 keyword`,
-          suggestion
-            ? `did you mean "${suggestion}"?`
-            : 'remove it, or put a note in "description"',
-        );
-      }
-    }
-  });
-  const ajv = createAjv();
-  if (schemaUsable && !ajv.validateSchema(schema)) {
-    schemaUsable = false;
-    // The meta-schema explains one mistake several ways (enum, then array, then anyOf): keep
-    // the first explanation for each place.
-    const seen = new Set<string>();
-    const errors = (ajv.errors ?? []).filter((e) => {
-      if (e.keyword === 'anyOf' || e.keyword === 'oneOf' || seen.has(e.instancePath)) return false;
-      seen.add(e.instancePath);
-      return true;
+  const schemaUsable = lintSchema(schema, ['schema'], report, { root: '$', described: true });
+  const enrichSchemaUsable =
+    contract.enrich !== undefined &&
+    lintSchema(contract.enrich.schema, ['enrich', 'schema'], report, {
+      root: `$${contract.enrich.as}`,
+      // The vendor documents its own object; what Spine must know is what is personal.
+      described: false,
     });
-    for (const error of errors) {
-      report(
-        'error',
-        'schema-invalid',
-        ['schema', ...pointerToKeyPath(error.instancePath)],
-        `invalid JSON Schema: ${error.message ?? 'not valid'}${
-          error.keyword === 'enum'
-            ? ` ${JSON.stringify((error.params as { allowedValues?: unknown }).allowedValues)}`
-            : ''
-        }`,
-        'see https://json-schema.org/draft/2020-12 for what the keyword takes',
-      );
-    }
-  }
-  if (schemaUsable) {
-    try {
-      ajv.compile(schema);
-    } catch (error) {
-      schemaUsable = false;
-      report(
-        'error',
-        'schema-invalid',
-        ['schema'],
-        `the schema does not compile: ${(error as Error).message}`,
-        'fix the keyword named above; a $ref must point inside this schema (#/$defs/...)',
-      );
-    }
-  }
-
-  walkFields(schema, (field) => {
-    const keyPath = ['schema', ...field.keyPath];
-    if (typeof field.schema.description !== 'string' || field.schema.description.trim() === '') {
-      report(
-        'error',
-        'field-description',
-        keyPath,
-        `field ${field.fieldPath} has no description`,
-        'say what the field means to a consumer, its unit and format (e.g. "unix seconds")',
-      );
-    }
-    const types = typesOf(field.schema);
-    const onlyFlags = types.size > 0 && [...types].every((t) => t === 'boolean' || t === 'null');
-    const kind = onlyFlags ? undefined : personalDataKind(field.name);
-    if (kind && !field.parentPii && !carriesPii(field.written, schema)) {
-      report(
-        'warning',
-        'personal-data',
-        keyPath,
-        `field ${field.fieldPath} looks like ${kind} but has no x-pii`,
-        'add x-pii: hash (searchable pseudonym), mask or drop; or x-pii: none if it is not personal',
-      );
-    }
-  });
 
   // Locators must parse, and body paths must name fields the schema declares (minimising drops
   // everything else, so an undeclared key would be gone by the time the worker needs it).
-  const locators: [string, LocatorYaml][] = [
-    ['eventType', contract.source.eventType],
-    ['eventId', contract.source.eventId],
-    ['occurredAt', contract.source.occurredAt],
-    ['entityKey', contract.source.entityKey],
+  const locators: (readonly [string, KeyPath, LocatorYaml])[] = [
+    ['eventType', ['source', 'eventType', 'path'], contract.source.eventType],
+    ['eventId', ['source', 'eventId', 'path'], contract.source.eventId],
+    ['occurredAt', ['source', 'occurredAt', 'path'], contract.source.occurredAt],
+    ['entityKey', ['source', 'entityKey', 'path'], contract.source.entityKey],
     ...(contract.source.account
-      ? [['account', contract.source.account] as [string, LocatorYaml]]
+      ? [['account', ['source', 'account', 'path'], contract.source.account] as const]
+      : []),
+    // The worker reads the object's id from the minimised event, never from headers.
+    ...(contract.enrich
+      ? [['enrich.id', ['enrich', 'id', 'path'], contract.enrich.id] as const]
       : []),
   ];
-  for (const [name, locator] of locators) {
+  for (const [name, keyPath, locator] of locators) {
     if (!('path' in locator)) continue;
     let segments: (string | number)[];
     try {
@@ -399,7 +330,7 @@ function lintContract(
       report(
         'error',
         'locator',
-        ['source', name, 'path'],
+        keyPath,
         (error as Error).message,
         "write e.g. $.data.object.id or $['x-id']",
       );
@@ -421,7 +352,7 @@ function lintContract(
       report(
         'error',
         'locator',
-        ['source', name, 'path'],
+        keyPath,
         `${name} points to ${locator.path}, which the schema does not declare`,
         'declare that field in schema (with a description), or correct the path',
       );
@@ -515,6 +446,20 @@ function lintContract(
 
   lintLifecycle(contract, report, doc);
 
+  // The rules written one a file (rules/): the variables the expressions read, and the
+  // enrichment they read it from.
+  const input = ruleInput(contract);
+  for (const rule of [...CONTRACT_RULES, ...(enrichSchemaUsable ? ENRICH_SCHEMA_RULES : [])])
+    for (const found of rule(input))
+      report(
+        found.severity,
+        found.rule,
+        found.at,
+        found.message,
+        found.hint,
+        found.position === undefined ? undefined : doc.lineWithin(found.at, found.position),
+      );
+
   let references: ReferenceUse[] = [];
   try {
     // Lifecycle expressions name reference data too (the rounding product of an order).
@@ -541,6 +486,107 @@ type Report = (
   hint?: string,
   line?: number,
 ) => void;
+
+/**
+ * A JSON Schema of the contract (the event's, or the enriched object's at `at`): only 2020-12
+ * keywords, valid against the meta-schema, compilable; each field described when `described`,
+ * and personal-looking fields marked. Field paths in findings start at `root` (`$`, `$contact`).
+ * Says whether the schema is usable by the rules that walk it.
+ */
+function lintSchema(
+  schema: JsonSchema,
+  at: KeyPath,
+  report: Report,
+  options: { root: string; described: boolean },
+): boolean {
+  let usable = true;
+  forEachSchemaNode(schema, at, (node, keyPath) => {
+    for (const key of Object.keys(node)) {
+      if (!SCHEMA_KEYWORDS.has(key)) {
+        usable = false;
+        const suggestion = closest(key, SCHEMA_KEYWORDS);
+        report(
+          'error',
+          'schema-keyword',
+          [...keyPath, key],
+          `"${key}" is not a JSON Schema 2020-12 keyword`,
+          suggestion
+            ? `did you mean "${suggestion}"?`
+            : 'remove it, or put a note in "description"',
+        );
+      }
+    }
+  });
+  const ajv = createAjv();
+  if (usable && !ajv.validateSchema(schema)) {
+    usable = false;
+    // The meta-schema explains one mistake several ways (enum, then array, then anyOf): keep
+    // the first explanation for each place.
+    const seen = new Set<string>();
+    const errors = (ajv.errors ?? []).filter((e) => {
+      if (e.keyword === 'anyOf' || e.keyword === 'oneOf' || seen.has(e.instancePath)) return false;
+      seen.add(e.instancePath);
+      return true;
+    });
+    for (const error of errors) {
+      report(
+        'error',
+        'schema-invalid',
+        [...at, ...pointerToKeyPath(error.instancePath)],
+        `invalid JSON Schema: ${error.message ?? 'not valid'}${
+          error.keyword === 'enum'
+            ? ` ${JSON.stringify((error.params as { allowedValues?: unknown }).allowedValues)}`
+            : ''
+        }`,
+        'see https://json-schema.org/draft/2020-12 for what the keyword takes',
+      );
+    }
+  }
+  if (usable) {
+    try {
+      ajv.compile(schema);
+    } catch (error) {
+      usable = false;
+      report(
+        'error',
+        'schema-invalid',
+        at,
+        `the schema does not compile: ${(error as Error).message}`,
+        'fix the keyword named above; a $ref must point inside this schema (#/$defs/...)',
+      );
+    }
+  }
+
+  walkFields(schema, (field) => {
+    const keyPath = [...at, ...field.keyPath];
+    const fieldPath = `${options.root}${field.fieldPath.slice(1)}`;
+    if (
+      options.described &&
+      (typeof field.schema.description !== 'string' || field.schema.description.trim() === '')
+    ) {
+      report(
+        'error',
+        'field-description',
+        keyPath,
+        `field ${fieldPath} has no description`,
+        'say what the field means to a consumer, its unit and format (e.g. "unix seconds")',
+      );
+    }
+    const types = typesOf(field.schema);
+    const onlyFlags = types.size > 0 && [...types].every((t) => t === 'boolean' || t === 'null');
+    const kind = onlyFlags ? undefined : personalDataKind(field.name);
+    if (kind && !field.parentPii && !carriesPii(field.written, schema)) {
+      report(
+        'warning',
+        'personal-data',
+        keyPath,
+        `field ${fieldPath} looks like ${kind} but has no x-pii`,
+        'add x-pii: hash (searchable pseudonym), mask or drop; or x-pii: none if it is not personal',
+      );
+    }
+  });
+  return usable;
+}
 
 /** A JSONata expression of the contract that must parse, reported on the line of its error. */
 function checkExpression(report: Report, doc: SourceDocument, path: KeyPath, expression: string) {

@@ -50,7 +50,15 @@ function allowsType(types: Set<string>, t: string): boolean {
   return types.has(t) || (t === 'integer' && types.has('number'));
 }
 
-export function diffSchemas(oldRoot: JsonSchema, newRoot: JsonSchema): SchemaChange[] {
+export function diffSchemas(
+  oldRoot: JsonSchema,
+  newRoot: JsonSchema,
+  options: {
+    /** What the schema describes, in the plural, for the reasons given: `fetched objects`. */
+    readonly subject?: string;
+  } = {},
+): SchemaChange[] {
+  const subject = options.subject ?? 'events';
   const changes: SchemaChange[] = [];
   const add = (change: SchemaChange) => changes.push(change);
 
@@ -97,7 +105,7 @@ export function diffSchemas(oldRoot: JsonSchema, newRoot: JsonSchema): SchemaCha
           breaksForward: added.length > 0,
           why:
             removed.length > 0
-              ? `events carrying ${removed.join(' or ')} here are now rejected, and code reading the old type breaks`
+              ? `${subject} carrying ${removed.join(' or ')} here are now rejected, and code reading the old type breaks`
               : `the field may now be ${added.join(' or ')}, which consumers of the old version do not expect`,
         });
       }
@@ -114,7 +122,7 @@ export function diffSchemas(oldRoot: JsonSchema, newRoot: JsonSchema): SchemaCha
         breaksForward: 'const' in o,
         why:
           'const' in n
-            ? 'events with the old value are now rejected'
+            ? `${subject} with the old value are now rejected`
             : 'values other than the old constant can now arrive',
       });
     }
@@ -131,7 +139,7 @@ export function diffSchemas(oldRoot: JsonSchema, newRoot: JsonSchema): SchemaCha
           new: `[${newEnum.join(', ')}]`,
           breaksBackward: true,
           breaksForward: false,
-          why: `events with ${dropped.join(', ')} are now rejected`,
+          why: `${subject} with ${dropped.join(', ')} are now rejected`,
         });
       }
       if (gained.length > 0) {
@@ -308,7 +316,7 @@ export function diffSchemas(oldRoot: JsonSchema, newRoot: JsonSchema): SchemaCha
           new: 'required',
           breaksBackward: true,
           breaksForward: false,
-          why: 'events without this field, valid before, are now rejected',
+          why: `${subject} without this field, valid before, are now rejected`,
         });
       } else if (oldRequired.has(name) && !newRequired.has(name)) {
         add({
@@ -334,7 +342,7 @@ export function diffSchemas(oldRoot: JsonSchema, newRoot: JsonSchema): SchemaCha
         breaksBackward: required,
         breaksForward: o.additionalProperties === false,
         why: required
-          ? 'events without this new field, valid before, are now rejected'
+          ? `${subject} without this new field, valid before, are now rejected`
           : o.additionalProperties === false
             ? 'the old schema refuses unknown fields'
             : 'compatible: a new optional field',
@@ -350,7 +358,7 @@ export function diffSchemas(oldRoot: JsonSchema, newRoot: JsonSchema): SchemaCha
         new: 'additionalProperties: false',
         breaksBackward: true,
         breaksForward: false,
-        why: 'events carrying any undeclared field are now rejected; vendors add fields without notice',
+        why: `${subject} carrying any undeclared field are now rejected; vendors add fields without notice`,
       });
     } else if (!oldOpen && newOpen) {
       add({

@@ -19,6 +19,11 @@ export interface MappingContext {
   readonly source: string;
   /** The vendor account of the event (`$account`), when its contract locates one. */
   readonly account?: string;
+  /**
+   * The vendor object fetched for a thin event (functions/sync/enrichment.ts), which the
+   * contract's expressions read as `$<as>` (`$contact.properties.firstname`).
+   */
+  readonly enriched?: { readonly as: string; readonly object: unknown };
 }
 
 // Stripe's list of currencies without minor units, and those with three decimals.
@@ -91,6 +96,7 @@ export async function evaluateExpression(
       eventId: context.eventId,
       source: context.source,
       account: context.account,
+      ...(context.enriched ? { [context.enriched.as]: context.enriched.object } : {}),
       // Bound per evaluation, not registered on the cached expression: it reads this contract's
       // crosswalks, and a contract's reference data may differ between builds of one version.
       reference: (crosswalk: unknown, key: unknown) =>

@@ -3,6 +3,8 @@
  * Lambdas read. Everything here is plain data, so it can be generated as a module and bundled.
  */
 
+import type { VendorObjectKind } from '../enrich/model.ts';
+
 /** Where a value comes from in a delivery: a JSON path into the event, or an HTTP header. */
 export type Locator = { readonly path: string } | { readonly header: string | readonly string[] };
 
@@ -194,11 +196,33 @@ export interface CompiledContract {
   readonly file: string;
   readonly source: CompiledSource;
   readonly shape: Shape;
+  /** The vendor object fetched before mapping, for a thin event; absent when nothing is fetched. */
+  readonly enrich?: CompiledEnrichment;
   readonly target: CompiledTarget;
   readonly compatibility: 'backward' | 'forward' | 'full' | 'none';
   readonly reconcile: CompiledReconcile;
   readonly quality: { readonly freshness: string; readonly freshnessSeconds: number };
   /** Export name of this contract's validator in the generated validators module. */
+  readonly validator: string;
+}
+
+/**
+ * What the worker fetches for an event before mapping it (DESIGN.md, "Thin events"), and how
+ * the contract's expressions read it: as the JSONata variable `$<as>`, minimised to `shape`.
+ */
+export interface CompiledEnrichment {
+  readonly object: VendorObjectKind;
+  /** Where the event names the object: a path into the event (the worker has no headers). */
+  readonly id: Locator;
+  /** HubSpot: the properties to read; empty for other vendors. */
+  readonly properties: readonly string[];
+  /** Stripe: the expansions (`latest_charge.balance_transaction`); empty for other vendors. */
+  readonly expand: readonly string[];
+  /** The variable the expressions read the object as, without `$`: `contact`. */
+  readonly as: string;
+  /** The declared fields of the fetched object, with their PII treatments, as for the event. */
+  readonly shape: Shape;
+  /** Export name of the fetched object's validator in the generated validators module. */
   readonly validator: string;
 }
 

@@ -29,12 +29,15 @@ export class ContractRegistry {
     private readonly validators: Readonly<Record<string, PrecompiledValidator | undefined>>,
   ) {
     for (const contract of compiled.contracts) {
-      if (!validators[contract.validator]) {
-        throw new ConfigurationError(
-          `the compiled validators have no ${contract.validator} for ${contract.id}@${contract.version}`,
-          'run `npm run contracts:build` (or `spine contracts build`) and redeploy',
-        );
-      }
+      for (const name of [
+        contract.validator,
+        ...(contract.enrich ? [contract.enrich.validator] : []),
+      ])
+        if (!validators[name])
+          throw new ConfigurationError(
+            `the compiled validators have no ${name} for ${contract.id}@${contract.version}`,
+            'run `npm run contracts:build` (or `spine contracts build`) and redeploy',
+          );
       const { system, signature, batch, eventType } = contract.source;
       this.sources.set(system, { system, signature, batch, eventType });
       // An active major owns its routes; a deprecated one only keeps routes nobody else claims.
@@ -88,40 +91,64 @@ export class ContractRegistry {
 
   /** Every way `event` fails its contract; empty when it is valid. */
   validate(contract: CompiledContract, event: unknown): Violation[] {
-    const validator = this.validators[contract.validator] as PrecompiledValidator;
-    try {
-      if (validator(event)) return [];
-    } catch (error) {
-      // A value the generated code cannot walk (a stack overflow on deep nesting) is a reason to
-      // quarantine the event, not to fail the delivery.
-      return [
-        {
-          path: '$',
-          keyword: 'validation',
-          message: `could not be validated (${error instanceof Error ? `${error.name}: ${error.message}` : String(error)})`,
-        },
-      ];
-    }
-    return (validator.errors ?? []).map((error) => {
-      const missing =
-        error.keyword === 'required' ? String(error.params.missingProperty) : undefined;
-      const base = pointerToJsonPath(error.instancePath);
-      const path = missing
-        ? /^[A-Za-z_$][\w$]*$/.test(missing)
-          ? `${base}.${missing}`
-          : `${base}['${missing}']`
-        : base;
-      const allowed = error.params.allowedValues ?? error.params.allowedValue;
-      return {
-        // Paths are made of the vendor's keys: a key of kilobytes would fill every report.
-        path: path.length > MAX_PATH_CHARS ? `${path.slice(0, MAX_PATH_CHARS)}…` : path,
-        keyword: error.keyword,
-        message: missing
-          ? 'is required but missing'
-          : `${error.message ?? 'is not valid'}${allowed !== undefined ? ` ${JSON.stringify(allowed)}` : ''}`,
-      };
-    });
+    return violationsOf(this.validators[contract.validator] as PrecompiledValidator, event, '$');
   }
+
+  /**
+   * Every way an object fetched for `contract`'s enrichment fails `enrich.schema`; empty when it
+   * is valid. Paths start at the name the expressions read it by: `$contact.properties.email`.
+   */
+  validateEnriched(contract: CompiledContract, object: unknown): Violation[] {
+    const enrich = contract.enrich;
+    if (!enrich)
+      throw new ConfigurationError(
+        `${contract.id}@${contract.version} fetches no vendor object, so there is nothing to validate`,
+        'validate fetched objects only for contracts with an enrich part',
+      );
+    return violationsOf(
+      this.validators[enrich.validator] as PrecompiledValidator,
+      object,
+      `$${enrich.as}`,
+    );
+  }
+}
+
+/**
+ * Ajv's errors as violations: a JSON path from `root`, the keyword, and a message made of the
+ * schema's words only (allowed values, never the value received), so reports hold no personal data.
+ */
+function violationsOf(validator: PrecompiledValidator, value: unknown, root: string): Violation[] {
+  try {
+    if (validator(value)) return [];
+  } catch (error) {
+    // A value the generated code cannot walk (a stack overflow on deep nesting) is a reason to
+    // quarantine it, not to fail the delivery.
+    return [
+      {
+        path: root,
+        keyword: 'validation',
+        message: `could not be validated (${error instanceof Error ? `${error.name}: ${error.message}` : String(error)})`,
+      },
+    ];
+  }
+  return (validator.errors ?? []).map((error) => {
+    const missing = error.keyword === 'required' ? String(error.params.missingProperty) : undefined;
+    const base = `${root}${pointerToJsonPath(error.instancePath).slice(1)}`;
+    const path = missing
+      ? /^[A-Za-z_$][\w$]*$/.test(missing)
+        ? `${base}.${missing}`
+        : `${base}['${missing}']`
+      : base;
+    const allowed = error.params.allowedValues ?? error.params.allowedValue;
+    return {
+      // Paths are made of the vendor's keys: a key of kilobytes would fill every report.
+      path: path.length > MAX_PATH_CHARS ? `${path.slice(0, MAX_PATH_CHARS)}…` : path,
+      keyword: error.keyword,
+      message: missing
+        ? 'is required but missing'
+        : `${error.message ?? 'is not valid'}${allowed !== undefined ? ` ${JSON.stringify(allowed)}` : ''}`,
+    };
+  });
 }
 
 function routeKey(system: string, eventType: string): string {

@@ -7,5 +7,6 @@ export { ReferenceNotFound } from './reference-not-found.ts';
 export { RefundOutgrown } from './refund-outgrown.ts';
 export { RelationNotFound } from './relation-not-found.ts';
 export { SignatureError, type SignatureFailure } from './signature-error.ts';
+export { SourceCredentialMissing } from './source-credential-missing.ts';
 export { SpineError } from './spine-error.ts';
 export { TotalsDiffer } from './totals-differ.ts';

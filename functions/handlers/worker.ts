@@ -9,6 +9,7 @@
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { VendorObjectKind } from '../enrich/model.ts';
 import { queuedEntry, receivedEntry } from '../ingest/arrival.ts';
 import { odooPausedForMs } from '../odoo/guard.ts';
 import { getContainer } from '../platform/container.ts';
@@ -73,7 +74,12 @@ async function applyBatch(event: SQSEvent, context: Context): Promise<SQSBatchRe
       ) => publishMetric(metric, dims),
       odooLatency: (ms: number, dims: Record<string, string>) =>
         publishMetric('odoo-latency', dims, MetricUnit.Milliseconds, ms),
+      vendorCall: (ms: number, dims: Record<string, string>, throttled: boolean) => {
+        publishMetric('vendor-latency', dims, MetricUnit.Milliseconds, ms);
+        if (throttled) publishMetric('vendor-throttled', dims);
+      },
     },
+    vendors: (kind: VendorObjectKind) => container.sourceApis.reader(kind),
   };
   const records: QueuedRecord[] = event.Records.map((record) => ({
     messageId: record.messageId,

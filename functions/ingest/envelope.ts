@@ -23,6 +23,12 @@ export interface Envelope {
   readonly spinesource: string;
   /** The vendor account the event belongs to, when its contract locates one (`spine-demo.myshopify.com`). */
   readonly spineaccount?: string;
+  /**
+   * The kind of thing the subject names when several contracts write it (`hubspot.contact`, for
+   * a contact's creation and its property changes): their events share one FIFO group, so they
+   * are applied one at a time, in order. Absent, the contract is the kind.
+   */
+  readonly spineentity?: string;
   readonly correlationid: string;
   /** When Spine received the webhook (ISO 8601). */
   readonly spinereceivedat: string;

@@ -198,6 +198,8 @@ function envelopeOf(
     spineflow: contract.flow,
     spinesource: delivery.source,
     ...(event.account ? { spineaccount: event.account } : {}),
+    // Contracts that enrich write the same vendor object: its changes queue in one FIFO group.
+    ...(contract.enrich ? { spineentity: contract.enrich.object } : {}),
     correlationid: delivery.correlationId,
     spinereceivedat: delivery.receivedAt.toISOString(),
     spinereplaycount: 0,

@@ -205,7 +205,7 @@ export class DynamoDbLineageStore implements LineageStore {
       else if (
         !OUTCOMES.has(entry.stage) &&
         !ARRIVAL_ORDER[entry.stage] &&
-        (onRecordOf(entry, outcome) || foundOnly(entry))
+        (onRecordOf(entry, outcome) || foundOnly(entry) || entry.stage === 'enriched')
       )
         steps.push(stepOf(entry, outcome));
       else others.push(entry);

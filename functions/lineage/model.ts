@@ -3,6 +3,8 @@
 export type LineageStage =
   | 'received'
   | 'queued'
+  /** The vendor object a thin event names was fetched (its id and version, never its values). */
+  | 'enriched'
   | 'quarantined'
   | 'applied'
   /** A record the applied event refers to (a partner, a product): created, linked or found. */

@@ -45,6 +45,11 @@ export interface SpineConfig {
   readonly odooCircuitOpenSeconds: number;
   /** Further attempts of a failed Odoo call within an invocation. @default 4 */
   readonly odooRetries: number;
+  /**
+   * Where the vendors' APIs are, when not at their public addresses (SPINE_HUBSPOT_API_URL,
+   * SPINE_STRIPE_API_URL): the local emulators.
+   */
+  readonly vendorApiUrls: Readonly<Partial<Record<'hubspot' | 'stripe', string>>>;
   /** How long a retried event stays hidden, doubling per receive up to the cap. @default 30 and 900 */
   readonly redelivery: { readonly baseSeconds: number; readonly capSeconds: number };
 }
@@ -100,6 +105,10 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): SpineConfig {
     redelivery: {
       baseSeconds: positive(env, 'SPINE_REDELIVERY_BASE_SECONDS', 30),
       capSeconds: positive(env, 'SPINE_REDELIVERY_CAP_SECONDS', 900),
+    },
+    vendorApiUrls: {
+      ...(env.SPINE_HUBSPOT_API_URL ? { hubspot: env.SPINE_HUBSPOT_API_URL } : {}),
+      ...(env.SPINE_STRIPE_API_URL ? { stripe: env.SPINE_STRIPE_API_URL } : {}),
     },
   };
 }

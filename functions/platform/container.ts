@@ -12,6 +12,7 @@ import type { LineageStore } from '../lineage/model.ts';
 import { readConfig, type SpineConfig } from './config.ts';
 import { SqsEnvelopeQueues } from './queues.ts';
 import { CachedSecrets, OdooConnection, WebhookSecretsFromManager } from './secrets.ts';
+import { SourceApis } from './source-apis.ts';
 import { traceAwsClients } from './tracing.ts';
 
 export interface Container {
@@ -24,6 +25,8 @@ export interface Container {
   readonly queues: SqsEnvelopeQueues;
   readonly webhookSecrets: WebhookSecretsFromManager;
   readonly odoo: OdooConnection;
+  /** The vendors' APIs, for enriching thin events. */
+  readonly sourceApis: SourceApis;
 }
 
 let container: Container | undefined;
@@ -61,6 +64,10 @@ export function getContainer(): Container {
         },
         config.odoo,
       ),
+      sourceApis: new SourceApis(secrets, {
+        stage: config.stage,
+        baseUrls: config.vendorApiUrls,
+      }),
     };
   }
   return container;

@@ -40,3 +40,11 @@ export function odooSecretName(stage: string): string {
 export function redactionKeySecretName(stage: string): string {
   return `spine/${stage}/redaction-key`;
 }
+
+/**
+ * A source's API credential, for enrichment: `{"token": "..."}` (a HubSpot private app token, a
+ * Stripe restricted key). Apart from the webhook secret: a different key, with a different owner.
+ */
+export function sourceCredentialName(stage: string, source: string): string {
+  return `spine/${stage}/sources/${source}`;
+}

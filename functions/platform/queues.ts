@@ -21,8 +21,9 @@ export function deduplicationId(envelope: Envelope): string {
   return id.length <= 128 ? id : id.slice(0, 128);
 }
 
+/** A FIFO group: one entity of one kind (the contract's, or the vendor object several contracts write). */
 export function groupId(envelope: Envelope): string {
-  return `${envelope.spinecontract.split('@')[0]}:${envelope.subject}`
+  return `${envelope.spineentity ?? envelope.spinecontract.split('@')[0]}:${envelope.subject}`
     .replace(/[^\x21-\x7e]/g, '_')
     .slice(0, 128);
 }

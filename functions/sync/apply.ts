@@ -23,6 +23,7 @@ import {
 } from '../contracts/mapping.ts';
 import type { CompiledContract } from '../contracts/model.ts';
 import type { ContractRegistry } from '../contracts/registry.ts';
+import type { VendorObjectKind, VendorReader } from '../enrich/model.ts';
 import { ConfigurationError } from '../errors/configuration-error.ts';
 import { ContractViolation } from '../errors/contract-violation.ts';
 import { SpineError } from '../errors/spine-error.ts';
@@ -41,6 +42,7 @@ import { OdooError } from '../odoo/errors/index.ts';
 import type { MatchKey } from '../odoo/match.ts';
 import { type UpsertResult, upsertByExternalId } from '../odoo/upsert.ts';
 import { type FieldFingerprint, writtenFingerprints } from '../reconcile/fingerprint.ts';
+import { type Enriched, type Enrichment, enrichBatch, type ToEnrich } from './enrichment.ts';
 import { EntityBusy } from './entity-busy.ts';
 import { advanceDocument, type LifecycleChange } from './lifecycle.ts';
 import { naturalKeyLocks } from './natural-key-locks.ts';
@@ -71,6 +73,8 @@ export interface SyncTelemetry {
     dimensions: Record<string, string>,
   ): void;
   odooLatency(ms: number, dimensions: Record<string, string>): void;
+  /** A call to a vendor's API for enrichment: its latency, and whether it was throttled. */
+  vendorCall?(ms: number, dimensions: Record<string, string>, throttled: boolean): void;
 }
 
 export interface SyncDependencies {
@@ -98,6 +102,11 @@ export interface SyncDependencies {
    * reconciliation can compare them with Odoo; without it, applied entries carry none.
    */
   readonly fingerprint?: FieldFingerprint;
+  /**
+   * The readers of vendor objects, for contracts that enrich thin events; without them, such an
+   * event fails (retryably) saying so.
+   */
+  readonly vendors?: (kind: VendorObjectKind) => Promise<VendorReader>;
 }
 
 /** An envelope its contract maps to values: what the stale guard and Odoo work on. */
@@ -109,8 +118,21 @@ interface Mapped {
   readonly values: Record<string, unknown>;
   /** What the applied lineage entry keeps for reconciliation (measure, vendor's figures). */
   readonly figures: ReconcileFigures;
+  /**
+   * Whose changes the stale guard orders this event among: its contract's, or for an enriched
+   * event every contract's that writes the same vendor object (a HubSpot contact's creation and
+   * its property changes write the same state).
+   */
+  readonly guardScope: string;
   /** What the stale guard compares this event with: the entity, and for a thin event its fields. */
   readonly staleKey: string;
+  /**
+   * The change the stale guard orders it by: the event's time and id, or for an enriched event
+   * the fetched object's version (what it writes is that state, not the event's).
+   */
+  readonly change: { readonly occurredAt: string; readonly eventId: string };
+  /** The vendor object the mapping read, for an enriched event. */
+  readonly enriched?: Enriched;
   /** The name part of the external id of the record it writes. */
   readonly externalId: string;
 }
@@ -137,11 +159,10 @@ interface Settled {
  * one property (a HubSpot property change), so a change to another property is not stale.
  */
 function staleKeyOf(contract: CompiledContract, envelope: Envelope, mapped: object): string {
-  if (!contract.source.thin) return envelope.subject;
+  // An enriched event writes the whole object's state: one change of the entity like any other.
+  if (!contract.source.thin || contract.enrich) return envelope.subject;
   return `${envelope.subject}#${Object.keys(mapped).sort().join(',')}`;
 }
-
-const changeOf = (envelope: Envelope) => ({ occurredAt: envelope.time, eventId: envelope.id });
 
 function failure(error: unknown, deps: SyncDependencies): ApplyOutcome {
   const e = error instanceof Error ? error : new Error(String(error));
@@ -190,6 +211,7 @@ async function mapEnvelope(
   envelope: Envelope,
   index: number,
   deps: SyncDependencies,
+  enrichment: Enrichment | undefined,
 ): Promise<Mapped | { outcome: ApplyOutcome; figures?: ReconcileFigures }> {
   try {
     const contract = contractOf(deps.registry, envelope);
@@ -200,11 +222,16 @@ async function mapEnvelope(
       );
     const violations = deps.registry.validate(contract, envelope.data);
     if (violations.length > 0) throw new ContractViolation(envelope.spinecontract, violations);
+    if (enrichment && 'error' in enrichment) throw enrichment.error;
+    if (enrichment && 'skipped' in enrichment)
+      return { outcome: { kind: 'skipped', reason: enrichment.skipped } };
+    const enriched = enrichment?.enriched;
     const context: MappingContext = {
       entityKey: envelope.subject,
       eventId: envelope.id,
       source: envelope.spinesource,
       ...(envelope.spineaccount ? { account: envelope.spineaccount } : {}),
+      ...(enriched ? { enriched: { as: enriched.as, object: enriched.object } } : {}),
     };
     const values = await mapEvent(contract, envelope.data, context);
     const figures = await reconcileFigures(contract, envelope.data, values, context);
@@ -225,12 +252,53 @@ async function mapEnvelope(
       context,
       values,
       figures,
+      guardScope: contract.enrich?.object ?? contract.id,
       staleKey: staleKeyOf(contract, envelope, values),
+      change: {
+        occurredAt: enriched?.version ?? envelope.time,
+        eventId: envelope.id,
+      },
+      ...(enriched ? { enriched } : {}),
       externalId: externalIdFor(contract.target.externalId, context),
     };
   } catch (error) {
     return { outcome: failure(error, deps) };
   }
+}
+
+/**
+ * The vendor objects the batch's thin events name, fetched together (functions/sync/enrichment.ts);
+ * an event whose contract fetches nothing, or that breaks its contract, has none.
+ */
+async function enrichThinEvents(
+  envelopes: readonly Envelope[],
+  deps: SyncDependencies,
+  deadline: Deadline | undefined,
+): Promise<Map<number, Enrichment>> {
+  const toEnrich: ToEnrich[] = envelopes.flatMap((envelope, index) => {
+    const contract = contractOf(deps.registry, envelope);
+    return contract?.enrich && deps.registry.validate(contract, envelope.data).length === 0
+      ? [{ index, envelope, contract: contract as ToEnrich['contract'] }]
+      : [];
+  });
+  if (toEnrich.length === 0) return new Map();
+  const vendorCall = deps.telemetry.vendorCall?.bind(deps.telemetry);
+  return enrichBatch(
+    toEnrich,
+    {
+      registry: deps.registry,
+      vendors:
+        deps.vendors ??
+        (async () => {
+          throw new ConfigurationError(
+            'this worker has no vendor API clients, yet a contract enriches its events',
+            'build the worker with its vendor readers (functions/platform/container.ts)',
+          );
+        }),
+      ...(vendorCall ? { telemetry: { vendorCall } } : {}),
+    },
+    deadline ? { deadline: deadline.signal, endsAt: deadline.at.getTime() } : {},
+  );
 }
 
 /** Applies a batch of envelopes; the outcome of each, in order. Never throws for one bad envelope. */
@@ -243,25 +311,28 @@ export async function applyEnvelopes(
   const settled = new Map<number, Settled>();
   const mapped: Mapped[] = [];
   const figures = new Map<number, ReconcileFigures>();
-  (await Promise.all(envelopes.map((envelope, i) => mapEnvelope(envelope, i, deps)))).forEach(
-    (result, index) => {
-      if ('outcome' in result) {
-        settled.set(index, { outcome: result.outcome });
-        if (result.figures) figures.set(index, result.figures);
-      } else mapped.push(result);
-    },
-  );
+  const enrichments = await enrichThinEvents(envelopes, deps, options.deadline);
+  (
+    await Promise.all(
+      envelopes.map((envelope, i) => mapEnvelope(envelope, i, deps, enrichments.get(i))),
+    )
+  ).forEach((result, index) => {
+    if ('outcome' in result) {
+      settled.set(index, { outcome: result.outcome });
+      if (result.figures) figures.set(index, result.figures);
+    } else mapped.push(result);
+  });
 
   // Stale guard, within the batch: only the newest event per entity goes on.
   const newest = new Map<string, Mapped>();
   for (const item of mapped) {
-    const key = `${item.contract.id}|${item.staleKey}`;
+    const key = `${item.guardScope}|${item.staleKey}`;
     const other = newest.get(key);
     if (!other) {
       newest.set(key, item);
       continue;
     }
-    const [winner, loser] = isNewerChange(changeOf(item.envelope), changeOf(other.envelope))
+    const [winner, loser] = isNewerChange(item.change, other.change)
       ? [item, other]
       : [other, item];
     settled.set(loser.index, {
@@ -283,7 +354,7 @@ export async function applyEnvelopes(
   const claimed: Claimed[] = [];
   await Promise.all(
     [...newest.values()].map(async (item) => {
-      const change = changeOf(item.envelope);
+      const { change } = item;
       // The source names the event's trail, where the claim ends with the outcome (lineage store).
       const claim: HeldClaim = {
         ...change,
@@ -293,7 +364,7 @@ export async function applyEnvelopes(
       };
       try {
         const answer = await deps.lineage.claimEntity(
-          item.contract.id,
+          item.guardScope,
           item.staleKey,
           claim,
           at.toISOString(),
@@ -308,7 +379,7 @@ export async function applyEnvelopes(
           settled.set(item.index, {
             outcome: failure(
               new EntityBusy(
-                `${item.contract.id} ${item.staleKey}`,
+                `${item.guardScope} ${item.staleKey}`,
                 answer.holder.eventId,
                 answer.holder.claimedUntil,
               ),
@@ -483,6 +554,17 @@ async function finish(
       recordId: change.recordId,
       detail: change.detail,
     }));
+    // What was fetched for a thin event: the object, its version and the call's latency, no values.
+    const enriched = settled.mapped?.enriched;
+    if (enriched)
+      entries.push({
+        ...base,
+        at: enriched.fetchedAt,
+        stage: 'enriched',
+        detail: `${enriched.kind} ${enriched.id}${
+          enriched.version ? ` at version ${enriched.version}` : ''
+        }, fetched in ${Math.round(enriched.latencyMs)} ms`,
+      });
     if (outcome.kind === 'failed' && deps.retriesAtOnce?.(outcome.error)) {
       // What changed in Odoo stays in the trail: the retry finds it done and records nothing.
       entries.push(...lifecycle);
@@ -575,7 +657,7 @@ async function finish(
   const releases: ClaimRelease[] = options.releaseClaims
     ? items.flatMap(({ settled: { mapped, claim } }) =>
         mapped && claim
-          ? [{ contractId: mapped.contract.id, entityKey: mapped.staleKey, claim }]
+          ? [{ contractId: mapped.guardScope, entityKey: mapped.staleKey, claim }]
           : [],
       )
     : [];

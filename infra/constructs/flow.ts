@@ -8,9 +8,10 @@ import {
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { CompiledContract, CompiledFlow } from '../../functions/contracts/model.ts';
+import { sourceCredentialName } from '../../functions/platform/names.ts';
 import type { FlowQueues } from './flow-queues.ts';
 import type { OdooCredentials } from './odoo-credentials.ts';
 import { SpineFunction } from './spine-function.ts';
@@ -128,6 +129,15 @@ export class Flow extends Construct {
     props.tables.grantLineageApply(fn);
     props.odooCredentials.grantRead(fn);
     props.redactionKey.grantRead(fn);
+    // The vendor APIs its thin events are enriched from: each source's credential, by name (the
+    // stateful stack keeps the secret; a source whose last enriching contract goes keeps it too).
+    const enriching = this.contracts.filter((c) => c.enrich);
+    for (const source of [...new Set(enriching.map((c) => c.source.system))].sort())
+      Secret.fromSecretNameV2(
+        this,
+        `SourceCredential-${source}`,
+        sourceCredentialName(props.stage, source),
+      ).grantRead(fn);
 
     const runbook = (anchor: string) =>
       runbookSection(props.runbookUrl ?? DEFAULT_RUNBOOK_URL, anchor);
@@ -193,7 +203,39 @@ export class Flow extends Construct {
         description: `Odoo does not hold what lineage says the ${flow.name} flow applied: run \`spine reconcile --env ${props.stage}\` for the events and records involved.`,
         runbook: runbook('reconciliation-mismatch'),
       }),
+      ...(enriching.length > 0
+        ? [
+            thresholdAlarm(this, 'VendorCredential', {
+              namePrefix,
+              metric: this.metricVendorCredentialFailures(),
+              threshold: 1,
+              ...AT_ONCE,
+              description: `The ${flow.name} worker cannot read a vendor's API for its thin events: the credential in spine/${props.stage}/sources/<source> is missing or refused (the failure names it). Store a working token, then \`${replay}\`.`,
+              runbook: runbook('vendor-credential'),
+            }),
+          ]
+        : []),
     ];
+  }
+
+  /** Events that failed because a vendor's API credential is missing or refused. */
+  metricVendorCredentialFailures(options?: MetricOptions): IMetric {
+    const period = options?.period ?? Duration.minutes(5);
+    return sumOf(
+      this.contracts
+        .filter((c) => c.enrich)
+        .flatMap((c) =>
+          ['source-credential-missing', 'vendor-credential-refused'].map((failure) =>
+            spineMetric(
+              'failed',
+              { flow: this.flowName, contract: c.id, class: failure },
+              { ...options, period },
+            ),
+          ),
+        ),
+      `${this.flowName} vendor credential failures`,
+      period,
+    );
   }
 
   metricQueueDepth(options?: MetricOptions): Metric {

@@ -13,6 +13,7 @@ import type { CompiledRegistry } from '../../functions/contracts/model.ts';
 import {
   odooSecretName,
   redactionKeySecretName,
+  sourceCredentialName,
   webhookSecretName,
 } from '../../functions/platform/names.ts';
 import { FlowQueues } from '../constructs/flow-queues.ts';
@@ -35,6 +36,8 @@ export class StatefulStack extends Stack {
   readonly odooSecret: Secret;
   readonly redactionKeySecret: Secret;
   readonly webhookSecrets: Readonly<Record<string, Secret>>;
+  /** Per source whose contracts enrich thin events: its API credential (`spine/<env>/sources/<source>`). */
+  readonly sourceCredentials: Readonly<Record<string, Secret>>;
 
   constructor(scope: Construct, id: string, props: StatefulStackProps) {
     super(scope, id, props);
@@ -104,11 +107,32 @@ export class StatefulStack extends Stack {
       ]),
     );
 
-    for (const secret of [this.redactionKeySecret, ...Object.values(this.webhookSecrets)]) {
+    // What enrichment reads a vendor's API with: `{"token"}`, stored by hand like the webhook
+    // secrets (a source whose contracts enrich nothing has none).
+    const enriching = [
+      ...new Set(registry.contracts.filter((c) => c.enrich).map((c) => c.source.system)),
+    ].sort();
+    this.sourceCredentials = Object.fromEntries(
+      enriching.map((source) => [
+        source,
+        new Secret(this, `SourceCredential-${source}`, {
+          secretName: sourceCredentialName(env.name, source),
+          description: `API credential of ${source} for enriching thin events: {"token"}, a private app token or restricted key; set by hand`,
+          secretObjectValue: { token: SecretValue.unsafePlainText('') },
+          removalPolicy,
+        }),
+      ]),
+    );
+
+    for (const secret of [
+      this.redactionKeySecret,
+      ...Object.values(this.webhookSecrets),
+      ...Object.values(this.sourceCredentials),
+    ]) {
       Validations.of(secret).acknowledge({
         id: 'AwsSolutions::AwsSolutions-SMG4',
         reason:
-          'Webhook signing secrets are issued and rotated by each vendor, then stored here (current and previous); the redaction key must stay stable or lineage pseudonyms stop matching.',
+          'Webhook signing secrets and vendor API tokens are issued and rotated by each vendor, then stored here (a signing secret as current and previous); the redaction key must stay stable or lineage pseudonyms stop matching.',
       });
     }
     Validations.of(this.odooSecret).acknowledge({

@@ -7,6 +7,7 @@
  * key — written down from what was sent, never from what Spine reports.
  */
 import { readFileSync } from 'node:fs';
+import { seededRandom } from '../seeded-random.ts';
 
 /** A vendor event the harness sent, by the ids Spine knows it by. */
 export interface SentEvent {
@@ -110,18 +111,6 @@ export interface TrafficOptions {
 }
 
 export const eventKey = (source: string, eventId: string) => `${source}/${eventId}`;
-
-/** mulberry32, as the emulator's faults use: a run is repeated by its seed. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** E-mails compare as Spine's natural key does: trimmed, lower-cased. */
 export const normaliseEmail = (email: string) => email.trim().toLowerCase();

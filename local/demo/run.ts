@@ -15,6 +15,7 @@ import { DynamoDbLineageStore } from '../../functions/lineage/dynamodb-store.ts'
 import { OdooClient } from '../../functions/odoo/client.ts';
 import { lineageTableName, odooSecretName } from '../../functions/platform/names.ts';
 import { STAGE } from '../runtime.ts';
+import { seedVendorObjects } from '../vendors/seed.ts';
 import { type SignOptions, signatureHeaders } from './sign.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -26,6 +27,7 @@ interface Health {
   dynamodb: string;
   secretsmanager: string;
   sources: { source: string; url: string }[];
+  vendorApis?: { hubspot?: { url: string; emulated: boolean; credential: string } };
 }
 
 async function health(): Promise<Health> {
@@ -58,6 +60,19 @@ const secretOf = async (source: string) =>
     ) as { current: string }
   ).current;
 const registry = loadContractRegistry();
+
+// What the thin webhooks name, put where enrichment reads it: the emulated vendor APIs.
+const hubspotApi = info.vendorApis?.hubspot;
+if (hubspotApi?.emulated) {
+  const { token } = JSON.parse(
+    (await secrets.send(new GetSecretValueCommand({ SecretId: hubspotApi.credential })))
+      .SecretString ?? '{}',
+  ) as { token: string };
+  const seeded = await seedVendorObjects(fixtures, { hubspot: { url: hubspotApi.url, token } });
+  process.stdout.write(
+    `seeded the HubSpot emulator with contact${seeded.hubspotContacts.length === 1 ? '' : 's'} ${seeded.hubspotContacts.join(', ')} (what its webhooks name)\n`,
+  );
+}
 
 interface Delivery {
   source: string;

@@ -5,6 +5,7 @@
  * come from a seeded generator, so a run can be repeated.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { seededRandom } from '../seeded-random.ts';
 
 export type InjectedError = 'lock' | 'server' | 'validation' | 'access';
 
@@ -178,15 +179,7 @@ export class Faults {
   set(plan: FaultPlan): void {
     this.current = parseFaultPlan(plan);
     for (const key of Object.keys(this.injected)) delete this.injected[key];
-    let state = (plan.seed ?? 1) >>> 0;
-    // mulberry32: small, fast and good enough to spread faults evenly.
-    this.random = () => {
-      state = (state + 0x6d2b79f5) >>> 0;
-      let t = state;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
+    this.random = seededRandom(plan.seed ?? 1);
   }
 
   clear(): void {

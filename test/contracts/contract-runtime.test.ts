@@ -14,6 +14,7 @@ import {
 } from '../../functions/contracts/index.ts';
 import { parseEventJson } from '../../functions/ingest/event-json.ts';
 import { allFixtures, type Fixture, loadFixture, PERSONAL_VALUES } from '../support/fixtures.ts';
+import { FixtureVendors } from '../support/vendor-fixtures.ts';
 
 const registry = loadContractRegistry();
 const key = { secret: 'test-redaction-key' };
@@ -33,7 +34,11 @@ function eventsOf(fixture: Fixture): { delivery: Delivery; contract: CompiledCon
   });
 }
 
-async function mapFixture(name: string, index = 0) {
+async function mapFixture(
+  name: string,
+  index = 0,
+  enriched?: { readonly as: string; readonly object: unknown },
+) {
   const entry = eventsOf(loadFixture(name))[index];
   if (!entry) throw new Error(`${name} has no event ${index}`);
   const { delivery, contract } = entry;
@@ -41,6 +46,7 @@ async function mapFixture(name: string, index = 0) {
     entityKey: readLocatorString(contract.source.entityKey, delivery) ?? '',
     eventId: readLocatorString(contract.source.eventId, delivery) ?? '',
     source: contract.source.system,
+    ...(enriched ? { enriched } : {}),
   };
   const event = minimise(contract.shape, delivery.event);
   const values = await mapEvent(contract, event, context);
@@ -260,17 +266,28 @@ describe('mapping to Odoo values', () => {
     });
   });
 
-  it('writes only the property a thin HubSpot change carries, and nothing for others', async () => {
-    expect((await mapFixture('hubspot/contact-propertyChange', 0)).values).toEqual({
+  it('maps a HubSpot contact as fetched, whichever thin event names it, and names one without a name', async () => {
+    const [contact] = new FixtureVendors().contacts.values();
+    const enriched = { as: 'contact', object: contact };
+    const bob = {
+      name: 'Bob Norman',
       email: 'bob.norman@example.com',
-    });
-    expect((await mapFixture('hubspot/contact-propertyChange', 1)).values).toEqual({
+      phone: '+1 613 555 0177',
       function: 'Head of Purchasing',
-    });
-    expect((await mapFixture('hubspot/contact-propertyChange', 3)).values).toEqual({});
+      website: 'https://norman-supplies.example.com',
+    };
+    for (const [name, index] of [
+      ['hubspot/contact-creation', 0],
+      ['hubspot/contact-propertyChange', 0],
+      ['hubspot/contact-propertyChange', 3],
+    ] as const)
+      expect((await mapFixture(name, index, enriched)).values).toEqual(bob);
+    const blank = { ...contact, properties: { hs_object_id: '51' } };
+    expect(
+      (await mapFixture('hubspot/contact-creation', 0, { as: 'contact', object: blank })).values,
+    ).toEqual({ name: 'HubSpot contact 51' });
     const creation = await mapFixture('hubspot/contact-creation');
-    expect(creation.values).toEqual({});
-    expect(creation.contract.target.onMissing).toBe('skip');
+    expect(creation.contract.enrich).toMatchObject({ object: 'hubspot.contact', as: 'contact' });
   });
 
   it('maps a Clerk user with their primary e-mail, following a change of primary', async () => {

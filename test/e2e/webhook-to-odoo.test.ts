@@ -126,8 +126,8 @@ describe('a webhook becomes exactly one correct change in Odoo, on the local run
   timeout: 120_000,
 }, () => {
   it('lands every fixture from every vendor, signed with its scheme, in Odoo', async () => {
-    // HubSpot's property changes are thin: they apply to a partner that exists, so they go after
-    // the systems that create partners, as they would in practice.
+    // HubSpot's events are thin: the worker fetches the contact (enrichment) and writes its
+    // state; they go after the systems that create partners, as they would in practice.
     const waves = [
       byFlow('customers').filter((f) => f.source !== 'hubspot'),
       byFlow('customers').filter((f) => f.source === 'hubspot'),
@@ -364,9 +364,10 @@ describe('a webhook becomes exactly one correct change in Odoo, on the local run
     const trail = await lineage.byRecord('res.partner', bob?.id as number);
     const sources = new Set(trail.map((e) => e.source));
     expect(sources).toEqual(new Set(['shopify', 'hubspot']));
-    expect(trail.filter((e) => e.stage === 'applied').map((e) => e.eventId)).toEqual(
-      expect.arrayContaining(['b54557e4-bdd9-4b37-8a5f-bf7d70bcd043', '3876125541']),
-    );
+    const applied = trail.filter((e) => e.stage === 'applied');
+    expect(applied.map((e) => e.eventId)).toContain('b54557e4-bdd9-4b37-8a5f-bf7d70bcd043');
+    // HubSpot's events all write the contact as fetched: the newest of each batch is applied.
+    expect(applied.filter((e) => e.source === 'hubspot').length).toBeGreaterThan(0);
     // An order that only found Bob changed nothing of his: his timeline does not list it, the
     // order's trail does.
     expect(trail.map((e) => e.eventId)).not.toContain('6a1b8f0d-3c2e-4e5f-9a7b-8c6d5e4f3a21');

@@ -434,9 +434,14 @@ describe('stateless stack: alarms and dashboard', () => {
     // The topic is the edge stack's: replacing this stack loses no confirmed subscription.
     const topic = edgeImport('AWS::SNS::Topic', (p) => p.TopicName === 'spine-dev-alarms');
     expect(stateless.findResources('AWS::SNS::Topic')).toEqual({});
-    // test/infra/alarms.test.ts checks each: 15 of the environment, 3 a source, 7 a flow.
+    // test/infra/alarms.test.ts checks each: 15 of the environment, 3 a source, 7 a flow, and
+    // one more a flow whose contracts enrich thin events (its vendor credential).
     const sources = new Set(compiledRegistry.contracts.map((c) => c.source.system));
-    expect(alarms).toHaveLength(15 + 3 * sources.size + 7 * flows.length);
+    const enriching = new Set(
+      compiledRegistry.contracts.filter((c) => c.enrich).map((c) => c.flow),
+    );
+    expect(enriching.size).toBeGreaterThan(0);
+    expect(alarms).toHaveLength(15 + 3 * sources.size + 7 * flows.length + enriching.size);
     for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([topic]);
     // No alarm reads a SEARCH expression: CloudWatch refuses them in alarms.
     expect(JSON.stringify(alarms)).not.toContain('SEARCH(');

@@ -122,8 +122,10 @@ describe('receiveWebhook', () => {
       source: '/webhooks/hubspot',
       type: 'contact.propertyChange',
       subject: '51',
-      spinecontract: 'hubspot.contact-property-change@1.0.0',
+      spinecontract: 'hubspot.contact-property-change@1.1.0',
       spineflow: 'customers',
+      // Its creation and its property changes write one contact: one FIFO group, in order.
+      spineentity: 'hubspot.contact',
       time: '2025-01-28T16:45:00.456Z',
       correlationid: answer.body.correlationId,
       spinereplaycount: 0,

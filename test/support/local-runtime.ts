@@ -15,7 +15,8 @@ import {
   type LocalRuntimeOptions,
   startLocalRuntime,
 } from '../../local/runtime.ts';
-import type { Fixture } from './fixtures.ts';
+import { seedVendorObjects } from '../../local/vendors/seed.ts';
+import { FIXTURES_DIR, type Fixture } from './fixtures.ts';
 
 export interface TestRuntimeOptions extends Partial<LocalRuntimeOptions> {
   /**
@@ -69,6 +70,10 @@ export async function startTestRuntime({
     },
     batchingWindowSeconds: 0,
     ...options,
+  });
+  // The vendor objects the fixtures' thin events name, as the demo seeds them.
+  await seedVendorObjects(FIXTURES_DIR, {
+    hubspot: { url: runtime.vendorApis.hubspot.url, token: runtime.vendorApis.tokens.hubspot },
   });
   return Object.assign(runtime, {
     dataDir,

@@ -3,6 +3,7 @@ import { loadContractRegistry } from '../../functions/contracts/index.ts';
 import type { OdooClient } from '../../functions/odoo/client.ts';
 import type { SyncDependencies } from '../../functions/sync/apply.ts';
 import type { MemoryLineageStore } from './memory-lineage.ts';
+import { FixtureVendors } from './vendor-fixtures.ts';
 
 const registry = loadContractRegistry();
 
@@ -17,6 +18,8 @@ export function syncDependencies(
     lineage,
     telemetry: { count: () => {}, odooLatency: () => {} },
     logger: { info: () => {}, warn: () => {}, error: () => {} },
+    // The vendor objects the fixtures' thin events name (test/fixtures/<vendor>/api/).
+    vendors: new FixtureVendors().reader,
     ...overrides,
   };
 }

@@ -3,6 +3,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ENRICHED_CONTRACT, ENRICHED_FILE } from '../../support/enriched-contract.ts';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
 const SPINE = join(ROOT, 'cli/bin.mjs');
@@ -222,6 +223,101 @@ describe('spine contracts check', () => {
   });
 });
 
+describe('spine contracts check: enrich', () => {
+  /** The enriched contract as committed, and its working copy at the next minor. */
+  function commitEnriched(text = ENRICHED_CONTRACT) {
+    writeFileSync(join(project, ENRICHED_FILE), text);
+    git('add', '.');
+    git('-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-qm', 'enriched');
+    change(ENRICHED_FILE, 'version: 1.0.0', 'version: 1.1.0');
+  }
+  const label = 'hubspot\\.contact-enriched@1\\.1\\.0';
+
+  it('refuses a property no longer fetched, and accepts one more', () => {
+    commitEnriched();
+    change(
+      ENRICHED_FILE,
+      'properties: [email, firstname, lastname, phone]',
+      'properties: [email, firstname, lastname, jobtitle]',
+    );
+    change(
+      ENRICHED_FILE,
+      '        "email": $p.email,\n        "phone": $contact.properties.phone\n',
+      '        "email": $p.email\n',
+    );
+    const { code, out } = spine('contracts', 'check', '--against', 'HEAD');
+    expect(code, out).toBe(1);
+    expect(out).toMatch(
+      new RegExp(
+        `BREAKING \\[enrich-property-removed\\] ${label} enrich\\.properties: phone → \\(not fetched\\)`,
+      ),
+    );
+    expect(out).toContain('contact-enriched.v2.yaml');
+    expect(out).not.toContain('jobtitle');
+    expect(out).toContain('1 breaking');
+  });
+
+  it('judges enrich.schema as the event schema, naming paths from $contact', () => {
+    commitEnriched();
+    change(
+      ENRICHED_FILE,
+      'required: [id, properties, updatedAt]',
+      'required: [id, properties, updatedAt, archived]',
+    );
+    const { code, out } = spine('contracts', 'check', '--against', 'HEAD');
+    expect(code, out).toBe(1);
+    expect(out).toMatch(
+      new RegExp(
+        `BREAKING \\[required-added\\] ${label} \\$contact\\.archived: optional → required`,
+      ),
+    );
+    expect(out).toContain(
+      'fetched hubspot.contact objects without this field, valid before, are now rejected',
+    );
+  });
+
+  it('refuses another object name, and another id', () => {
+    commitEnriched();
+    change(ENRICHED_FILE, '  as: contact', '  as: person');
+    change(ENRICHED_FILE, '$p := $contact.properties', '$p := $person.properties');
+    change(ENRICHED_FILE, '$contact.properties.phone', '$person.properties.phone');
+    change(ENRICHED_FILE, '  id: { path: $.objectId }', '  id: { path: $.eventId }');
+    const { code, out } = spine('contracts', 'check', '--against', 'HEAD');
+    expect(code, out).toBe(1);
+    expect(out).toMatch(
+      new RegExp(`BREAKING \\[enrich-as-changed\\] ${label} enrich\\.as: \\$contact → \\$person`),
+    );
+    expect(out).toMatch(
+      /BREAKING \[enrich-id-changed\] .* enrich\.id: \{"path":"\$\.objectId"\} → \{"path":"\$\.eventId"\}/,
+    );
+    expect(out).not.toMatch(/ error \[/);
+  });
+
+  it('warns that enrichment added needs the vendor credential, and refuses it removed', () => {
+    const start = ENRICHED_CONTRACT.indexOf('enrich:\n');
+    const plain =
+      `${ENRICHED_CONTRACT.slice(0, start)}${ENRICHED_CONTRACT.slice(ENRICHED_CONTRACT.indexOf('target:\n'))}`.replace(
+        / {2}mapping: \|\n( {4}.*\n)+/,
+        '  mapping: |\n    {}\n',
+      );
+    commitEnriched(plain);
+    writeFileSync(
+      join(project, ENRICHED_FILE),
+      ENRICHED_CONTRACT.replace('version: 1.0.0', 'version: 1.1.0'),
+    );
+    const added = spine('contracts', 'check', '--against', 'HEAD');
+    expect(added.code, added.out).toBe(0);
+    expect(added.out).toContain('warning [enrich-added]');
+    expect(added.out).toContain('spine/<env>/sources/hubspot');
+
+    commitEnriched();
+    writeFileSync(join(project, ENRICHED_FILE), plain.replace('version: 1.0.0', 'version: 1.1.0'));
+    const removed = spine('contracts', 'check', '--against', 'HEAD');
+    expect(removed.code, removed.out).toBe(1);
+    expect(removed.out).toContain('BREAKING [enrich-removed]');
+  });
+});
+
 describe('spine contracts build and lint on a project', () => {
   it('writes the registry and validators, then reports them up to date', () => {
     const first = spine('contracts', 'build', '--json');
@@ -240,6 +336,19 @@ describe('spine contracts build and lint on a project', () => {
     expect(result.contracts).toContain('stripe.customer@1.1.0');
     expect(result.flows).toContainEqual(expect.objectContaining({ name: 'payments', fifo: false }));
     expect(spine('contracts', 'build').out).toContain('output already up to date');
+  });
+
+  it("writes an enriched contract's object validator beside its event validator", () => {
+    writeFileSync(join(project, ENRICHED_FILE), ENRICHED_CONTRACT);
+    const { code, out } = spine('contracts', 'build');
+    expect(code, out).toBe(0);
+    const compiled = (name: string) =>
+      readFileSync(join(project, 'functions/contracts/compiled', name), 'utf8');
+    expect(compiled('validators.d.ts')).toContain(
+      'export declare const hubspot_contact_enriched_v1: PrecompiledValidator;\nexport declare const hubspot_contact_enriched_v1_enrich: PrecompiledValidator;',
+    );
+    expect(compiled('validators.js')).toMatch(/export const hubspot_contact_enriched_v1_enrich\b/);
+    expect(compiled('registry.ts')).toContain('"validator": "hubspot_contact_enriched_v1_enrich"');
   });
 
   it('refuses to build a broken contract and writes nothing', () => {

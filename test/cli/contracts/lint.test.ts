@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { Finding } from '../../../cli/contracts/findings.ts';
 import { lintContracts } from '../../../cli/contracts/lint.ts';
 import { SourceDocument } from '../../../cli/contracts/source-document.ts';
+import { ENRICHED_CONTRACT, ENRICHED_FILE } from '../../support/enriched-contract.ts';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
 const read = (file: string) => readFileSync(`${ROOT}${file}`, 'utf8');
@@ -332,5 +333,117 @@ describe('contracts lint: what the vendor said (reconcile)', () => {
     expect(only(lint([INVOICE_FILE, text]).findings, 'reconcile').message).toBe(
       'reconcile.amounts names "amount_total" twice',
     );
+  });
+});
+
+describe('contracts lint: enrich', () => {
+  const withMapping = (mapping: string) =>
+    edit(
+      ENRICHED_CONTRACT,
+      ENRICHED_CONTRACT.slice(
+        ENRICHED_CONTRACT.indexOf('  mapping: |'),
+        ENRICHED_CONTRACT.indexOf('  write: '),
+      ),
+      `  mapping: |\n${mapping.replace(/^/gm, '    ')}\n`,
+    );
+
+  it('passes an enriched thin contract without errors or warnings', () => {
+    const result = lint([ENRICHED_FILE, ENRICHED_CONTRACT]);
+    // Linted alone, it leaves the other flows without a contract; that is flows.yaml's to say.
+    expect(result.findings.filter((f) => f.file === ENRICHED_FILE)).toEqual([]);
+    expect(result.contracts).toHaveLength(1);
+  });
+
+  it('refuses a property read but not fetched, and one not declared, each on the line of its read', () => {
+    const text = withMapping(
+      '{\n  "email": $contact.properties.email,\n  "function": $contact.properties.jobtitle\n}',
+    );
+    const findings = lint([ENRICHED_FILE, text]).findings;
+    const fetch = only(findings, 'enrich-fetch');
+    expect(fetch.message).toBe(
+      'reads $contact.properties.jobtitle, but enrich.properties does not fetch "jobtitle"',
+    );
+    expect(fetch.hint).toContain('add jobtitle to enrich.properties');
+    expect(lineText(text, fetch)).toContain('"function": $contact.properties.jobtitle');
+    const undeclared = only(findings, 'enrich-undeclared');
+    expect(undeclared.path).toBe('target.mapping');
+    expect(lineText(text, undeclared)).toContain('jobtitle');
+  });
+
+  it('refuses $contact in a contract without enrich, on the line of the read', () => {
+    const start = ENRICHED_CONTRACT.indexOf('enrich:\n');
+    const text =
+      ENRICHED_CONTRACT.slice(0, start) +
+      ENRICHED_CONTRACT.slice(ENRICHED_CONTRACT.indexOf('target:\n'));
+    const findings = lint([ENRICHED_FILE, text]).findings;
+    const finding = only(findings, 'unbound-variable');
+    expect(finding.message).toBe(
+      'reads $contact, which nothing binds: the contract has no enrich part',
+    );
+    expect(lineText(text, finding)).toContain('$p := $contact.properties');
+  });
+
+  it('checks enrich.schema as it checks the event schema, with paths from $contact', () => {
+    const misspelt = edit(
+      ENRICHED_CONTRACT,
+      '      archived: { type: boolean }',
+      '      archived: { typ: boolean }',
+    );
+    const keyword = only(lint([ENRICHED_FILE, misspelt]).findings, 'schema-keyword');
+    expect(keyword.path).toBe('enrich.schema.properties.archived.typ');
+    expect(keyword.hint).toBe('did you mean "type"?');
+    const unmarked = edit(
+      ENRICHED_CONTRACT,
+      '          phone: { type: [string, "null"], x-pii: hash }',
+      '          phone: { type: [string, "null"] }',
+    );
+    const result = lint([ENRICHED_FILE, unmarked]);
+    const personal = only(result.findings, 'personal-data');
+    expect(personal.severity).toBe('warning');
+    expect(personal.message).toBe(
+      'field $contact.properties.phone looks like a phone number but has no x-pii',
+    );
+    expect(lineText(unmarked, personal)).toContain('phone: { type: [string, "null"] }');
+    expect(result.contracts).toHaveLength(1);
+  });
+
+  it('refuses an enrich.id the event schema does not declare', () => {
+    const text = edit(
+      ENRICHED_CONTRACT,
+      '  id: { path: $.objectId }',
+      '  id: { path: $.object_id }',
+    );
+    const finding = only(lint([ENRICHED_FILE, text]).findings, 'locator');
+    expect(finding.path).toBe('enrich.id.path');
+    expect(finding.message).toBe(
+      'enrich.id points to $.object_id, which the schema does not declare',
+    );
+  });
+
+  it('refuses an unknown object, a bad name and a header id, and warns about an event that is not thin', () => {
+    const unknown = lint([
+      ENRICHED_FILE,
+      edit(ENRICHED_CONTRACT, 'object: hubspot.contact', 'object: hubspot.deal'),
+    ]).findings;
+    expect(only(unknown, 'enrich-object').message).toBe(
+      'enrich.object "hubspot.deal" is not a vendor object Spine can fetch',
+    );
+    const named = lint([
+      ENRICHED_FILE,
+      edit(ENRICHED_CONTRACT, 'as: contact', 'as: eventId'),
+    ]).findings;
+    expect(only(named, 'enrich-binding').message).toContain('would hide $eventId');
+    const header = lint([
+      ENRICHED_FILE,
+      edit(ENRICHED_CONTRACT, '  id: { path: $.objectId }', '  id: { header: x-object-id }'),
+    ]).findings;
+    expect(header.filter((f) => f.rule === 'contract-format').map((f) => f.message)).toEqual([
+      'missing required key "path" in enrich.id',
+      'unknown key "header"',
+    ]);
+    const notThin = lint([ENRICHED_FILE, edit(ENRICHED_CONTRACT, '  thin: true\n', '')]);
+    const warning = only(notThin.findings, 'enrich-thin');
+    expect(warning.severity).toBe('warning');
+    expect(notThin.contracts).toHaveLength(1);
   });
 });

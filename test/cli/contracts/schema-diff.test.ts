@@ -299,4 +299,14 @@ describe('diffSchemas: breaking and non-breaking pairs', () => {
       expect.objectContaining({ kind: 'x-pii-changed', path: '$.email', breaksBackward: false }),
     );
   });
+
+  it('says what the schema describes in its reasons: events, or objects fetched', () => {
+    const [before, after] = [object({ email }), object({ email }, { required: ['email'] })];
+    expect(diffSchemas(before, after)[0]?.why).toBe(
+      'events without this field, valid before, are now rejected',
+    );
+    expect(diffSchemas(before, after, { subject: 'fetched objects' })[0]?.why).toBe(
+      'fetched objects without this field, valid before, are now rejected',
+    );
+  });
 });
