@@ -21,6 +21,9 @@ import {
   type VendorRateLimit,
 } from './vendor-guard.ts';
 
+/** A private app's burst limit on HubSpot's Free and Starter tiers: what all of Spine shares. */
+export const HUBSPOT_RATE_LIMIT: VendorRateLimit = { max: 100, intervalMs: 10_000 };
+
 export interface HubSpotContactsOptions
   extends Omit<VendorGuardOptions, 'rateLimit' | 'pauseAfter' | 'mayRetry'> {
   /** The private app token, or a function answering it (a cached secret that may rotate). */
@@ -86,7 +89,7 @@ export class HubSpotContacts implements VendorReader {
     this.secretName = options.secretName ?? sourceCredentialName('<env>', 'hubspot');
     this.guard = new VendorGuard('HubSpot', {
       ...options,
-      rateLimit: options.rateLimit ?? { max: 100, intervalMs: 10_000 },
+      rateLimit: options.rateLimit ?? HUBSPOT_RATE_LIMIT,
       pauseAfter: windowSpent,
       // The daily quota comes back at the account's midnight: retrying within the invocation is
       // wasted; the queue retries later.

@@ -16,6 +16,9 @@ import {
   type VendorRateLimit,
 } from './vendor-guard.ts';
 
+/** Stripe's default read limit per endpoint (a sandbox's whole limit): what all of Spine shares. */
+export const STRIPE_RATE_LIMIT: VendorRateLimit = { max: 25, intervalMs: 1000 };
+
 export interface StripePaymentIntentsOptions
   extends Omit<VendorGuardOptions, 'rateLimit' | 'pauseAfter' | 'mayRetry'> {
   /** A secret or restricted key (`rk_...`), or a function answering it (a cached secret that may rotate). */
@@ -48,7 +51,7 @@ export class StripePaymentIntents implements VendorReader {
     this.secretName = options.secretName ?? sourceCredentialName('<env>', 'stripe');
     this.guard = new VendorGuard('Stripe', {
       ...options,
-      rateLimit: options.rateLimit ?? { max: 25, intervalMs: 1000 },
+      rateLimit: options.rateLimit ?? STRIPE_RATE_LIMIT,
     });
   }
 

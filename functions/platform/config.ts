@@ -50,6 +50,14 @@ export interface SpineConfig {
    * SPINE_STRIPE_API_URL): the local emulators.
    */
   readonly vendorApiUrls: Readonly<Partial<Record<'hubspot' | 'stripe', string>>>;
+  /**
+   * This container's share of each vendor's rate limit (SPINE_HUBSPOT_RATE_LIMIT,
+   * SPINE_STRIPE_RATE_LIMIT: `<calls>/<milliseconds>`), set at synth so that every container
+   * that may call the vendor at once stays within its limit together.
+   */
+  readonly vendorRateLimits: Readonly<
+    Partial<Record<'hubspot' | 'stripe', { readonly max: number; readonly intervalMs: number }>>
+  >;
   /** How long a retried event stays hidden, doubling per receive up to the cap. @default 30 and 900 */
   readonly redelivery: { readonly baseSeconds: number; readonly capSeconds: number };
 }
@@ -106,11 +114,29 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): SpineConfig {
       baseSeconds: positive(env, 'SPINE_REDELIVERY_BASE_SECONDS', 30),
       capSeconds: positive(env, 'SPINE_REDELIVERY_CAP_SECONDS', 900),
     },
+    vendorRateLimits: {
+      ...(env.SPINE_HUBSPOT_RATE_LIMIT
+        ? { hubspot: rateLimit(env, 'SPINE_HUBSPOT_RATE_LIMIT') }
+        : {}),
+      ...(env.SPINE_STRIPE_RATE_LIMIT ? { stripe: rateLimit(env, 'SPINE_STRIPE_RATE_LIMIT') } : {}),
+    },
     vendorApiUrls: {
       ...(env.SPINE_HUBSPOT_API_URL ? { hubspot: env.SPINE_HUBSPOT_API_URL } : {}),
       ...(env.SPINE_STRIPE_API_URL ? { stripe: env.SPINE_STRIPE_API_URL } : {}),
     },
   };
+}
+
+/** `<calls>/<milliseconds>`, both positive whole numbers: `25/10000`. */
+function rateLimit(env: NodeJS.ProcessEnv, name: string): { max: number; intervalMs: number } {
+  const match = /^(\d+)\/(\d+)$/.exec(env[name] ?? '');
+  const [max, intervalMs] = [Number(match?.[1]), Number(match?.[2])];
+  if (!match || max < 1 || intervalMs < 1)
+    throw new ConfigurationError(
+      `${name} must be <calls>/<milliseconds>, e.g. 25/10000, got "${env[name]}"`,
+      "unset it to use the vendor's whole documented limit",
+    );
+  return { max, intervalMs };
 }
 
 function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): number {

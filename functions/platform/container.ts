@@ -67,6 +67,7 @@ export function getContainer(): Container {
       sourceApis: new SourceApis(secrets, {
         stage: config.stage,
         baseUrls: config.vendorApiUrls,
+        rateLimits: config.vendorRateLimits,
       }),
     };
   }

@@ -15,6 +15,10 @@ export interface SourceApiOptions {
   readonly stage: string;
   /** Where each vendor's API is, when not its public address (the local emulators). */
   readonly baseUrls?: Readonly<Partial<Record<'hubspot' | 'stripe', string>>>;
+  /** This container's share of each vendor's rate limit; the vendor's whole limit when unset. */
+  readonly rateLimits?: Readonly<
+    Partial<Record<'hubspot' | 'stripe', { readonly max: number; readonly intervalMs: number }>>
+  >;
 }
 
 export class SourceApis {
@@ -51,19 +55,21 @@ export class SourceApis {
   }
 
   private build(kind: VendorObjectKind): VendorReader {
-    const { stage, baseUrls = {} } = this.options;
+    const { stage, baseUrls = {}, rateLimits = {} } = this.options;
     switch (kind) {
       case 'hubspot.contact':
         return new HubSpotContacts({
           token: () => this.token('hubspot'),
           secretName: sourceCredentialName(stage, 'hubspot'),
           ...(baseUrls.hubspot ? { baseUrl: baseUrls.hubspot } : {}),
+          ...(rateLimits.hubspot ? { rateLimit: rateLimits.hubspot } : {}),
         });
       case 'stripe.payment_intent':
         return new StripePaymentIntents({
           token: () => this.token('stripe'),
           secretName: sourceCredentialName(stage, 'stripe'),
           ...(baseUrls.stripe ? { baseUrl: baseUrls.stripe } : {}),
+          ...(rateLimits.stripe ? { rateLimit: rateLimits.stripe } : {}),
         });
     }
   }

@@ -19,6 +19,7 @@ import { Reconciliation } from '../constructs/reconciliation.ts';
 import { ReplayStateMachine } from '../constructs/replay-state-machine.ts';
 import { WebhookReceiver } from '../constructs/webhook-receiver.ts';
 import type { SpineEnvironment } from '../environment.ts';
+import { vendorRateShares } from '../vendor-rate-shares.ts';
 import type { EdgeStack } from './edge-stack.ts';
 import type { StatefulStack } from './stateful-stack.ts';
 
@@ -111,6 +112,7 @@ export class StatelessStack extends Stack {
       ...common,
       secret: stateful.odooSecret,
     });
+    const vendorShares = vendorRateShares(registry.contracts, env.concurrency);
     this.flows = stateful.flows.map((queues) => {
       const flow = registry.flows.find((f) => f.name === queues.flowName);
       if (!flow) throw new Error(`no flow "${queues.flowName}" in the contract registry`);
@@ -124,6 +126,8 @@ export class StatelessStack extends Stack {
         redactionKey: stateful.redactionKeySecret,
         maxConcurrency: env.concurrency[flow.name] ?? 2,
         runbookUrl: env.runbookUrl,
+        // The environment's, plus this worker's share of the vendors it enriches from.
+        environment: { ...common.environment, ...(vendorShares[flow.name] ?? {}) },
       });
     });
     this.replay = new ReplayStateMachine(this, 'Replay', {
