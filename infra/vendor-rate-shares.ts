@@ -24,7 +24,7 @@ export function vendorRateShares(
     const flows = [
       ...new Set(
         contracts
-          .filter((c) => c.enrich && c.enrich.object.startsWith(`${vendor}.`))
+          .filter((c) => c.enrich?.object.startsWith(`${vendor}.`))
           .map((c) => c.flow),
       ),
     ].sort();

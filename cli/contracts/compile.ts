@@ -62,7 +62,9 @@ export function shapeOf(schema: JsonSchema, root: JsonSchema, depth = 0): Shape 
 }
 
 function locator(value: LocatorYaml): Locator {
-  return 'path' in value ? { path: value.path } : { header: value.header };
+  if ('path' in value) return { path: value.path };
+  if ('join' in value) return { join: [...value.join] };
+  return { header: value.header };
 }
 
 /** A lint-checked step as the worker runs it: the keys of its kind, each expression trimmed. */

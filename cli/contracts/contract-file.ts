@@ -1,7 +1,7 @@
 /** The shape of a contract YAML file once it has passed contracts/contract.schema.json. */
 import type { JsonSchema } from './json-schema.ts';
 
-export type LocatorYaml = { path: string } | { header: string | string[] };
+export type LocatorYaml = { path: string } | { header: string | string[] } | { join: string[] };
 
 export interface ContractYaml {
   id: string;

@@ -321,7 +321,20 @@ function lintContract(
       ? [['enrich.id', ['enrich', 'id', 'path'], contract.enrich.id] as const]
       : []),
   ];
-  for (const [name, keyPath, locator] of locators) {
+  // A joined locator's paths are each checked as a locator of their own.
+  const paths = locators.flatMap(([name, keyPath, locator]) =>
+    'join' in locator
+      ? locator.join.map(
+          (path, i) =>
+            [name, [...keyPath.slice(0, -1), 'join', i], { path }] as const satisfies readonly [
+              string,
+              KeyPath,
+              LocatorYaml,
+            ],
+        )
+      : [[name, keyPath, locator] as const],
+  );
+  for (const [name, keyPath, locator] of paths) {
     if (!('path' in locator)) continue;
     let segments: (string | number)[];
     try {

@@ -11,6 +11,16 @@ export interface Delivery {
 
 export function readLocator(locator: Locator, delivery: Delivery): unknown {
   if ('path' in locator) return readJsonPath(delivery.event, locator.path);
+  if ('join' in locator) {
+    // Every part must name something: a missing one leaves no id at all, never a shorter one,
+    // and a part that is no id (an object, 1.5) is answered as it is, for the caller to refuse.
+    const values = locator.join.map((path) => readJsonPath(delivery.event, path));
+    if (values.some((v) => v === undefined || v === null || v === '')) return undefined;
+    const unusable = values.find(
+      (v) => typeof v !== 'string' && !(typeof v === 'number' && Number.isSafeInteger(v)),
+    );
+    return unusable !== undefined ? unusable : values.map(String).join('-');
+  }
   const names = typeof locator.header === 'string' ? [locator.header] : locator.header;
   for (const name of names) {
     const value = delivery.headers[name.toLowerCase()];

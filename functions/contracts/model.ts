@@ -6,7 +6,14 @@
 import type { VendorObjectKind } from '../enrich/model.ts';
 
 /** Where a value comes from in a delivery: a JSON path into the event, or an HTTP header. */
-export type Locator = { readonly path: string } | { readonly header: string | readonly string[] };
+export type Locator =
+  | { readonly path: string }
+  | { readonly header: string | readonly string[] }
+  /**
+   * Several paths whose values, joined with `-`, name one thing: an event id a vendor does not
+   * keep unique on its own (HubSpot's, unique with its subscription, object and time).
+   */
+  | { readonly join: readonly string[] };
 
 export type PiiTreatment = 'hash' | 'mask' | 'drop';
 

@@ -32,7 +32,9 @@ export interface EventAddress {
 }
 
 export function describeLocator(locator: Locator): string {
-  return 'path' in locator ? locator.path : `header ${[locator.header].flat().join(' or ')}`;
+  if ('path' in locator) return locator.path;
+  if ('join' in locator) return locator.join.join(' + ');
+  return `header ${[locator.header].flat().join(' or ')}`;
 }
 
 /** A short, printable rendering of a vendor value for a violation message. */

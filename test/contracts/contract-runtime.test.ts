@@ -93,7 +93,8 @@ describe('contract registry over real vendor payloads', () => {
 
   it('every fixture source and every contract is exercised by a fixture', () => {
     const routed = new Set(fixtures.flatMap((f) => eventsOf(f).map((e) => e.contract.id)));
-    expect([...routed].sort()).toEqual(registry.contracts.map((c) => c.id).sort());
+    // Each contract, whatever its majors (a deprecated one reads only what is already queued).
+    expect([...routed].sort()).toEqual([...new Set(registry.contracts.map((c) => c.id))].sort());
   });
 
   it('answers undefined for an event type no contract routes, and for an unknown source', () => {

@@ -114,15 +114,21 @@ describe('receiveWebhook', () => {
       deps,
     );
     expect(answer.status).toBe(202);
-    expect(answer.body.accepted).toEqual(['3876125541', '3876125542', '3876125543', '3876125544']);
+    // HubSpot's event id is not unique alone: with the subscription, object and time it is.
+    expect(answer.body.accepted).toEqual([
+      '2871246-3876125541-51-1738082700456',
+      '2871246-3876125542-51-1738082700456',
+      '2871246-3876125543-51-1738082712001',
+      '2871246-3876125544-51-1738082712001',
+    ]);
     expect(queues.queued).toHaveLength(4);
     expect(queues.queued[0]?.envelope).toMatchObject({
       specversion: '1.0',
-      id: '3876125541',
+      id: '2871246-3876125541-51-1738082700456',
       source: '/webhooks/hubspot',
       type: 'contact.propertyChange',
       subject: '51',
-      spinecontract: 'hubspot.contact-property-change@1.1.0',
+      spinecontract: 'hubspot.contact-property-change@2.0.0',
       spineflow: 'customers',
       // Its creation and its property changes write one contact: one FIFO group, in order.
       spineentity: 'hubspot.contact',

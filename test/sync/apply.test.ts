@@ -235,7 +235,7 @@ describe('applyEnvelopes', () => {
     expect(await applyEnvelopes([phone as Envelope], deps)).toMatchObject([{ kind: 'applied' }]);
     // Each wrote the whole contact as fetched, at one version: the job title's change is older.
     expect(await applyEnvelopes([jobtitle as Envelope], deps)).toEqual([
-      { kind: 'skipped-stale', newer: '3876125543' },
+      { kind: 'skipped-stale', newer: '2871246-3876125543-51-1738082712001' },
     ]);
     expect(
       emulator.orm.call(

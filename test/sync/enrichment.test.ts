@@ -195,7 +195,7 @@ describe('enrichment of thin HubSpot events', () => {
     const [outcome] = await applyEnvelopes([hubspotEvent(9)], deps);
     expect(outcome).toMatchObject({ kind: 'failed', retryable: false });
     expect(outcome?.kind === 'failed' && outcome.error.message).toMatch(
-      /hubspot\.contact fetched for contract hubspot\.contact-creation@1\.1\.0 does not satisfy its enrich schema: \$contact\.properties\.email/,
+      /hubspot\.contact fetched for contract hubspot\.contact-creation@2\.0\.0 does not satisfy its enrich schema: \$contact\.properties\.email/,
     );
     expect(await partners('bob.norman@example.com')).toEqual([]);
   });
