@@ -5,6 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { costBenchmark } from './cost.bench.ts';
+import { enrichmentBenchmark } from './enrichment.bench.ts';
 import { type Benchmark, formatTable, type Measurement } from './harness.ts';
 import { lambdaBundlesBenchmark } from './lambda-bundles.bench.ts';
 import { localSqsBenchmark } from './local-sqs.bench.ts';
@@ -19,6 +20,7 @@ const BENCHMARKS: Benchmark[] = [
   odooDrainBenchmark,
   lambdaBundlesBenchmark,
   costBenchmark,
+  enrichmentBenchmark,
 ];
 
 const filter = process.argv.slice(2).join(' ').toLowerCase();
