@@ -121,3 +121,31 @@ export function parseEnvelope(body: string): Envelope {
   }
   return envelope;
 }
+
+/**
+ * The DLQ report of an event, cut to fit beside the event in one message: the event is what
+ * must not be lost, so violations are left out (and counted) before anything else. Undefined
+ * when even the event alone does not fit.
+ */
+export function fittingReport(
+  envelope: Envelope,
+  report: DeadLetterReport,
+): DeadLetterReport | undefined {
+  if (deadLetterBytes(envelope, report) <= SQS_MAX_MESSAGE_BYTES) return report;
+  const all = report.violations ?? [];
+  let low = 0;
+  let high = all.length;
+  const cut = (kept: number): DeadLetterReport => ({
+    ...report,
+    violations: all.slice(0, kept),
+    violationsOmitted: all.length - kept,
+  });
+  if (deadLetterBytes(envelope, cut(0)) > SQS_MAX_MESSAGE_BYTES) return undefined;
+  // The most violations that still fit.
+  while (low < high) {
+    const mid = Math.ceil((low + high) / 2);
+    if (deadLetterBytes(envelope, cut(mid)) <= SQS_MAX_MESSAGE_BYTES) low = mid;
+    else high = mid - 1;
+  }
+  return cut(low);
+}

@@ -17,6 +17,7 @@ import {
   type DeadLetterReport,
   deadLetterBytes,
   type Envelope,
+  fittingReport,
   queuedBytes,
   SQS_MAX_MESSAGE_BYTES,
 } from './envelope.ts';
@@ -88,31 +89,6 @@ export interface ReceiverDependencies {
 }
 
 const answer = (status: number, body: Record<string, unknown>): WebhookAnswer => ({ status, body });
-
-/**
- * The DLQ report of an event, cut to fit beside the event in one message: the event is what
- * must not be lost, so violations are left out (and counted) before anything else. Undefined
- * when even the event alone does not fit.
- */
-function fittingReport(envelope: Envelope, report: DeadLetterReport): DeadLetterReport | undefined {
-  if (deadLetterBytes(envelope, report) <= SQS_MAX_MESSAGE_BYTES) return report;
-  const all = report.violations ?? [];
-  let low = 0;
-  let high = all.length;
-  const cut = (kept: number): DeadLetterReport => ({
-    ...report,
-    violations: all.slice(0, kept),
-    violationsOmitted: all.length - kept,
-  });
-  if (deadLetterBytes(envelope, cut(0)) > SQS_MAX_MESSAGE_BYTES) return undefined;
-  // The most violations that still fit.
-  while (low < high) {
-    const mid = Math.ceil((low + high) / 2);
-    if (deadLetterBytes(envelope, cut(mid)) <= SQS_MAX_MESSAGE_BYTES) low = mid;
-    else high = mid - 1;
-  }
-  return cut(low);
-}
 
 interface Routed {
   readonly contract: CompiledContract;

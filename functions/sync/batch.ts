@@ -9,14 +9,16 @@
  * that group is returned unprocessed, so nothing overtakes it. Different groups share each wave.
  */
 
+import { ContractViolation } from '../errors/contract-violation.ts';
 import { SpineError } from '../errors/spine-error.ts';
 import { eventFields } from '../ingest/arrival.ts';
 import type { DeadLetterReport, Envelope } from '../ingest/envelope.ts';
-import { parseEnvelope } from '../ingest/envelope.ts';
+import { fittingReport, parseEnvelope } from '../ingest/envelope.ts';
 import type { Logger } from '../ingest/receive.ts';
 import type { LineageEntry, LineageStore } from '../lineage/model.ts';
 import { OdooCircuitOpen } from '../odoo/errors/index.ts';
 import type { ApplyOptions, ApplyOutcome, Deadline } from './apply.ts';
+import { EnrichedObjectViolation } from './enrichment-errors.ts';
 import { EntityBusy } from './entity-busy.ts';
 import { DEFAULT_REDELIVERY, type RedeliveryPolicy, redeliveryDelaySeconds } from './redelivery.ts';
 
@@ -268,7 +270,7 @@ export async function applyQueueBatch(
         }
         const error = outcome.error;
         try {
-          await deps.deadLetter(item.envelope, { reason: reasonOf(error), message: error.message });
+          await deps.deadLetter(item.envelope, deadLetterReport(item.envelope, error));
         } catch (sendError) {
           // The queue's own redrive dead-letters it after its last receive.
           deps.logger.error('dead letter not sent: left to the queue', {
@@ -318,4 +320,15 @@ export async function applyQueueBatch(
       });
     });
   return { failed, retryAfter };
+}
+
+/**
+ * Why the worker dead-letters an event: its reason and message, and for an event or a fetched
+ * object that breaks its contract the violations, as many as fit beside the event.
+ */
+function deadLetterReport(envelope: Envelope, error: Error): DeadLetterReport {
+  const report = { reason: reasonOf(error), message: error.message };
+  if (!(error instanceof ContractViolation || error instanceof EnrichedObjectViolation))
+    return report;
+  return fittingReport(envelope, { ...report, violations: error.violations }) ?? report;
 }

@@ -12,6 +12,7 @@ import {
   type DeliveryState,
   type QueuedRecord,
 } from '../../functions/sync/batch.ts';
+import { EnrichedObjectViolation } from '../../functions/sync/enrichment-errors.ts';
 import { EntityBusy } from '../../functions/sync/entity-busy.ts';
 import { MemoryLineageStore } from '../support/memory-lineage.ts';
 import { contractNamed, queuedEnvelope } from '../support/queued-events.ts';
@@ -96,6 +97,29 @@ describe('a batch of a flow queue', () => {
       failed: ['m-evt_busy'],
       retryAfter: [{ messageId: 'm-evt_busy', seconds: 121 }],
     });
+  });
+
+  it('dead-letters a fetched object that breaks its enrich schema with the violations', async () => {
+    const violations = [
+      { path: '$contact.properties.email', keyword: 'type', message: 'must be string,null' },
+    ];
+    const { result, letters } = run([record(envelope('evt_broken_answer'))], () => ({
+      kind: 'failed',
+      retryable: false,
+      error: new EnrichedObjectViolation(
+        'hubspot.contact-creation@2.0.0',
+        'hubspot.contact',
+        violations,
+      ),
+    }));
+    expect((await result).failed).toEqual([]);
+    expect(letters.map((l) => l.report)).toEqual([
+      {
+        reason: 'enriched-object-violation',
+        message: expect.stringContaining('does not satisfy its enrich schema'),
+        violations,
+      },
+    ]);
   });
 
   it('dead-letters the last allowed delivery of a retryable failure, with its reason', async () => {
