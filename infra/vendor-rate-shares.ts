@@ -23,9 +23,7 @@ export function vendorRateShares(
   for (const [vendor, { limit, variable }] of Object.entries(LIMITS)) {
     const flows = [
       ...new Set(
-        contracts
-          .filter((c) => c.enrich?.object.startsWith(`${vendor}.`))
-          .map((c) => c.flow),
+        contracts.filter((c) => c.enrich?.object.startsWith(`${vendor}.`)).map((c) => c.flow),
       ),
     ].sort();
     if (flows.length === 0) continue;
