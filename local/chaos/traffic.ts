@@ -7,6 +7,7 @@
  * key — written down from what was sent, never from what Spine reports.
  */
 import { readFileSync } from 'node:fs';
+import { loadContractRegistry, readLocatorString } from '../../functions/contracts/index.ts';
 import { seededRandom } from '../seeded-random.ts';
 
 /** A vendor event the harness sent, by the ids Spine knows it by. */
@@ -111,6 +112,16 @@ export interface TrafficOptions {
 }
 
 export const eventKey = (source: string, eventId: string) => `${source}/${eventId}`;
+
+const registry = loadContractRegistry();
+
+/** The id Spine files a HubSpot event under: what its contract's `source.eventId` locates. */
+function hubspotEventKey(event: Record<string, unknown>): string {
+  const contract = registry.route('hubspot', String(event.subscriptionType));
+  const id = contract && readLocatorString(contract.source.eventId, { event, headers: {} });
+  if (!id) throw new Error(`no contract files HubSpot ${String(event.subscriptionType)} events`);
+  return id;
+}
 
 /** E-mails compare as Spine's natural key does: trimmed, lower-cased. */
 export const normaliseEmail = (email: string) => email.trim().toLowerCase();
@@ -538,7 +549,8 @@ class Generator {
       events: [
         this.record({
           source: 'hubspot',
-          eventId: String(eventId),
+          // As the contracts key HubSpot events (its event id is not unique alone).
+          eventId: hubspotEventKey(event),
           contract:
             type === 'contact.creation'
               ? 'hubspot.contact-creation'
