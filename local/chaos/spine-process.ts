@@ -32,6 +32,9 @@ export interface RuntimePorts {
   readonly dynamodb: number;
   readonly secretsManager: number;
   readonly odoo: number;
+  /** The vendor API emulators (HubSpot, Stripe). */
+  readonly hubspot: number;
+  readonly stripe: number;
 }
 
 /** The compressed clock the runtime was started with, as far as this `spine local` takes one. */
@@ -52,17 +55,19 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Five ports nothing listens on now; kept for the restart, so queue URLs stay the same. */
+/** Seven ports nothing listens on now; kept for the restart, so queue URLs stay the same. */
 export async function freeRuntimePorts(): Promise<RuntimePorts> {
   const ports = new Set<number>();
-  while (ports.size < 5) ports.add(await freePort());
-  const [gateway, sqs, dynamodb, secretsManager, odoo] = [...ports] as number[];
+  while (ports.size < 7) ports.add(await freePort());
+  const [gateway, sqs, dynamodb, secretsManager, odoo, hubspot, stripe] = [...ports] as number[];
   return {
     gateway: gateway as number,
     sqs: sqs as number,
     dynamodb: dynamodb as number,
     secretsManager: secretsManager as number,
     odoo: odoo as number,
+    hubspot: hubspot as number,
+    stripe: stripe as number,
   };
 }
 
@@ -146,6 +151,8 @@ export class SpineProcess {
           SPINE_DYNAMODB_PORT: String(this.ports.dynamodb),
           SPINE_SECRETS_MANAGER_PORT: String(this.ports.secretsManager),
           SPINE_ODOO_PORT: String(this.ports.odoo),
+          SPINE_HUBSPOT_PORT: String(this.ports.hubspot),
+          SPINE_STRIPE_PORT: String(this.ports.stripe),
         },
         stdio: ['ignore', 'pipe', 'pipe'],
       },

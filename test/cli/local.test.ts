@@ -33,6 +33,8 @@ describe('spine local', () => {
       SPINE_DYNAMODB_PORT: String(base + 2),
       SPINE_SECRETS_MANAGER_PORT: String(base + 3),
       SPINE_ODOO_PORT: String(base + 4),
+      SPINE_HUBSPOT_PORT: String(base + 5),
+      SPINE_STRIPE_PORT: String(base + 6),
     };
     const child = spawn(process.execPath, [join(ROOT, 'cli/bin.mjs'), 'local', '--data', data], {
       cwd: ROOT,
@@ -118,6 +120,8 @@ const FREE_PORTS = {
   SPINE_DYNAMODB_PORT: '0',
   SPINE_SECRETS_MANAGER_PORT: '0',
   SPINE_ODOO_PORT: '0',
+  SPINE_HUBSPOT_PORT: '0',
+  SPINE_STRIPE_PORT: '0',
 };
 
 describe('spine local refuses a bad port before starting anything', () => {
