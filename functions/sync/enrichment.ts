@@ -14,8 +14,8 @@ import { readLocatorString } from '../contracts/locator.ts';
 import { minimise } from '../contracts/minimise.ts';
 import type { CompiledContract, CompiledEnrichment } from '../contracts/model.ts';
 import type { ContractRegistry } from '../contracts/registry.ts';
+import { VendorThrottled } from '../enrich/errors.ts';
 import type { FetchResult, VendorObjectKind, VendorReader } from '../enrich/model.ts';
-import { SpineError } from '../errors/spine-error.ts';
 import type { Envelope } from '../ingest/envelope.ts';
 import { EnrichedObjectViolation, VendorBehind } from './enrichment-errors.ts';
 
@@ -126,7 +126,7 @@ export async function enrichBatch(
         deps.telemetry?.vendorCall(
           performance.now() - started,
           { vendor: vendorOf(kind), object: kind },
-          error instanceof SpineError && error.code === 'vendor-throttled',
+          error instanceof VendorThrottled,
         );
         for (const { item } of wanted) answers.set(item.index, { error: error as Error });
         return;
